@@ -1,0 +1,223 @@
+r"""The forced Kuramoto-Sivashinsky equation by Fourier pseudo-spectral ETDRK4.
+
+.. math::
+
+    u_t + u u_x + u_{xx} + u_{xxxx} = f(x, t), \qquad x \in [0, L) \text{ periodic}.
+
+Discretisation: N equispaced points, real FFTs (numpy's unnormalised ``rfft``
+convention, M = N/2 + 1 modes, wavenumbers k_m = 2 pi m / L). In Fourier space
+
+.. math::
+
+    \hat u_t = (k^2 - k^4)\, \hat u \;-\; \tfrac{i k}{2}\, \widehat{u^2} \;+\; \hat f,
+
+a diagonal linear part plus a nonlinear part that also carries the forcing, so
+that with f held constant over a control interval the ETDRK4 scheme of Cox &
+Matthews (2002) stays fourth order. The weights come from the contour integral
+of Kassam & Trefethen (2005) (:mod:`chaoscontrol.solvers.etdrk4`) and are
+computed once per :class:`KSConfig` by :func:`ks_coefficients`.
+
+The k = 0 mode has zero linear rate, zero nonlinear coefficient and (because the
+forcing has its mean removed) zero forcing: the spatial mean of u is conserved
+exactly. The odd derivative of the Nyquist mode is set to zero, as usual for
+real grids. Products are not de-aliased (as in Kassam & Trefethen 2005 and the
+KS control literature at N = 64, L = 22).
+
+Two implementations of the same scheme live here:
+
+- :func:`ks_etdrk4_steps` / :func:`ks_etdrk4_steps_batch`: the Numba kernels
+  (FFTs inside Numba through rocket-fft), in place on spectral states;
+- :func:`ks_etdrk4_step_reference`: plain NumPy, the readable reference that the
+  tests compare the kernels against.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+from rocket_fft import c2r, r2c
+
+from chaoscontrol.solvers.etdrk4 import N_ROWS, etdrk4_coefficients
+
+#: Row of the packed KS coefficient array that holds -k/2 (the nonlinear coefficient).
+ROW_G = N_ROWS
+
+
+@dataclass(frozen=True)
+class KSConfig:
+    """Grid and time step of a KS simulation."""
+
+    L: float = 22.0
+    """Domain length; the domain is [0, L) with periodic boundaries. Must be > 0."""
+    N: int = 64
+    """Number of grid points; even and >= 8."""
+    dt: float = 0.05
+    """Solver time step; > 0."""
+    n_contour: int = field(default=64, repr=False)
+    """Points of the Kassam-Trefethen contour integral for the ETDRK4 weights."""
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.L, (int, float)) and math.isfinite(self.L) and self.L > 0):
+            raise ValueError(f"L must be a positive finite domain length, got {self.L!r}")
+        if isinstance(self.N, bool) or not isinstance(self.N, (int, np.integer)) or self.N < 8 or self.N % 2:
+            raise ValueError(f"N must be an even integer >= 8, got {self.N!r}")
+        if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):
+            raise ValueError(f"dt must be a positive finite time step, got {self.dt!r}")
+
+    @property
+    def n_modes(self) -> int:
+        """Number of rfft modes, N/2 + 1."""
+        return self.N // 2 + 1
+
+    @property
+    def x(self) -> np.ndarray:
+        """Grid points x_j = j L / N, j = 0..N-1."""
+        return self.L * np.arange(self.N) / self.N
+
+    @property
+    def k(self) -> np.ndarray:
+        """Wavenumbers k_m = 2 pi m / L of the rfft modes m = 0..N/2."""
+        return 2.0 * np.pi / self.L * np.arange(self.n_modes)
+
+
+def ks_linear_rates(config: KSConfig) -> np.ndarray:
+    """Linear growth rates k^2 - k^4 of the KS Fourier modes.
+
+    :param config: grid and time step.
+    :return: float64 array of shape (N/2 + 1,).
+    """
+    k = config.k
+    return k**2 - k**4
+
+
+def ks_coefficients(config: KSConfig) -> np.ndarray:
+    """Packed ETDRK4 coefficients for KS: rows E, E2, Q, f1, f2, f3 and -k/2.
+
+    Computed once per configuration; the kernels take this array as is.
+
+    :param config: grid and time step.
+    :return: float64 array of shape (7, N/2 + 1).
+    """
+    coeffs = np.empty((N_ROWS + 1, config.n_modes), dtype=np.float64)
+    coeffs[:N_ROWS] = etdrk4_coefficients(ks_linear_rates(config), config.dt, config.n_contour)
+    g = -0.5 * config.k
+    g[-1] = 0.0  # odd derivative of the Nyquist mode
+    coeffs[ROW_G] = g
+    coeffs.setflags(write=False)
+    return coeffs
+
+
+def to_spectral(u: np.ndarray) -> np.ndarray:
+    """Real FFT along the last axis (numpy's unnormalised convention)."""
+    return np.fft.rfft(u, axis=-1)
+
+
+def to_physical(v: np.ndarray, n: int) -> np.ndarray:
+    """Inverse real FFT along the last axis onto ``n`` grid points."""
+    return np.fft.irfft(v, n, axis=-1)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@numba.njit(cache=True)
+def _nonlinear(
+    v: np.ndarray, fhat: np.ndarray, g: np.ndarray, u: np.ndarray, out: np.ndarray, axes: np.ndarray
+) -> None:
+    """out = -(ik/2) FFT(u^2) + fhat with u = IFFT(v); g holds -k/2; u is workspace (N,)."""
+    c2r(v, u, axes, False, 1.0 / u.size, 1)
+    for j in range(u.size):
+        u[j] = u[j] * u[j]
+    r2c(u, out, axes, True, 1.0, 1)
+    for m in range(v.size):
+        w = out[m]
+        out[m] = complex(-g[m] * w.imag + fhat[m].real, g[m] * w.real + fhat[m].imag)
+
+
+@numba.njit(cache=True)
+def ks_etdrk4_steps(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, n_steps: int) -> None:
+    """Advance one spectral KS state by ``n_steps`` ETDRK4 steps, in place.
+
+    :param v: complex128 rfft coefficients of u, shape (M,), M = N/2 + 1; overwritten.
+    :param fhat: complex128 rfft of the forcing (held constant), shape (M,), fhat[0] = 0.
+    :param coeffs: :func:`ks_coefficients` of the configuration, shape (7, M).
+    :param n_steps: number of solver steps.
+    """
+    m_modes = v.size
+    n = 2 * (m_modes - 1)
+    e = coeffs[0]
+    e2 = coeffs[1]
+    q = coeffs[2]
+    f1 = coeffs[3]
+    f2 = coeffs[4]
+    f3 = coeffs[5]
+    g = coeffs[6]
+    u = np.empty(n, dtype=np.float64)
+    axes = np.zeros(1, dtype=np.int64)
+    nv = np.empty(m_modes, dtype=np.complex128)
+    na = np.empty(m_modes, dtype=np.complex128)
+    nb = np.empty(m_modes, dtype=np.complex128)
+    nc = np.empty(m_modes, dtype=np.complex128)
+    a = np.empty(m_modes, dtype=np.complex128)
+    b = np.empty(m_modes, dtype=np.complex128)
+    c = np.empty(m_modes, dtype=np.complex128)
+    for _ in range(n_steps):
+        _nonlinear(v, fhat, g, u, nv, axes)
+        for m in range(m_modes):
+            a[m] = e2[m] * v[m] + q[m] * nv[m]
+        _nonlinear(a, fhat, g, u, na, axes)
+        for m in range(m_modes):
+            b[m] = e2[m] * v[m] + q[m] * na[m]
+        _nonlinear(b, fhat, g, u, nb, axes)
+        for m in range(m_modes):
+            c[m] = e2[m] * a[m] + q[m] * (2.0 * nb[m] - nv[m])
+        _nonlinear(c, fhat, g, u, nc, axes)
+        for m in range(m_modes):
+            v[m] = e[m] * v[m] + f1[m] * nv[m] + 2.0 * f2[m] * (na[m] + nb[m]) + f3[m] * nc[m]
+
+
+@numba.njit(cache=True, parallel=True)
+def ks_etdrk4_steps_batch(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, n_steps: int) -> None:
+    """Advance a batch of spectral KS states by ``n_steps`` ETDRK4 steps, in place.
+
+    Each row is advanced by :func:`ks_etdrk4_steps` (the same scheme and
+    coefficients), in parallel over the batch.
+
+    :param v: complex128, shape (B, M); overwritten.
+    :param fhat: complex128 forcing per state, shape (B, M).
+    :param coeffs: :func:`ks_coefficients`, shape (7, M).
+    :param n_steps: number of solver steps.
+    """
+    for i in numba.prange(v.shape[0]):
+        ks_etdrk4_steps(v[i], fhat[i], coeffs, n_steps)
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def ks_etdrk4_step_reference(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
+    """One ETDRK4 step of forced KS in plain NumPy (the readable reference).
+
+    :param v: rfft coefficients of u, shape (..., M).
+    :param fhat: rfft of the forcing, broadcastable to ``v``.
+    :param coeffs: :func:`ks_coefficients`, shape (7, M).
+    :return: the new spectral state (a new array).
+    """
+    e, e2, q, f1, f2, f3, g = coeffs
+    n = 2 * (v.shape[-1] - 1)
+
+    def nonlinear(w: np.ndarray) -> np.ndarray:
+        u = np.fft.irfft(w, n, axis=-1)
+        return 1j * g * np.fft.rfft(u * u, axis=-1) + fhat
+
+    nv = nonlinear(v)
+    a = e2 * v + q * nv
+    na = nonlinear(a)
+    b = e2 * v + q * na
+    nb = nonlinear(b)
+    c = e2 * a + q * (2.0 * nb - nv)
+    nc = nonlinear(c)
+    return e * v + f1 * nv + 2.0 * f2 * (na + nb) + f3 * nc
