@@ -157,13 +157,14 @@ def ks_etdrk4_steps(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, n_steps
     g = coeffs[6]
     u = np.empty(n, dtype=np.float64)
     axes = np.zeros(1, dtype=np.int64)
-    nv = np.empty(m_modes, dtype=np.complex128)
-    na = np.empty(m_modes, dtype=np.complex128)
-    nb = np.empty(m_modes, dtype=np.complex128)
-    nc = np.empty(m_modes, dtype=np.complex128)
-    a = np.empty(m_modes, dtype=np.complex128)
-    b = np.empty(m_modes, dtype=np.complex128)
-    c = np.empty(m_modes, dtype=np.complex128)
+    work = np.empty((7, m_modes), dtype=np.complex128)
+    nv = work[0]
+    na = work[1]
+    nb = work[2]
+    nc = work[3]
+    a = work[4]
+    b = work[5]
+    c = work[6]
     for _ in range(n_steps):
         _nonlinear(v, fhat, g, u, nv, axes)
         for m in range(m_modes):

@@ -1,0 +1,1 @@
+"""Learned surrogates of the dynamics (torch). Built in later issues."""
