@@ -25,7 +25,6 @@ import functools
 import math
 
 import numpy as np
-from scipy.optimize import root
 
 from chaoscontrol.solvers.diagnostics import energy_budget
 
@@ -69,6 +68,8 @@ def _canonical(b: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _find_equilibria(L: float, N: int) -> tuple[tuple[int, np.ndarray, float], ...]:
+    from scipy.optimize import root  # imported here: scipy.optimize is slow to import
+
     n_sine = N // 2 - 1
     q_max = int(math.floor(L / (2.0 * np.pi) * (1.0 - 1e-12)))
     guesses = []
