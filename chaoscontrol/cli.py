@@ -24,6 +24,9 @@ def _simulate(ns: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"chaoscontrol simulate: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"chaoscontrol simulate: error: cannot write to --out {ns.out!r}: {exc}", file=sys.stderr)
+        return 2
     brief = {mode: {"energy_mean": r["energy"]["mean"], "dissipation_mean": r["dissipation"]["mean"], "blowup": r["blowup"]}
              for mode, r in summary["runs"].items()}
     print(json.dumps(brief, indent=2))

@@ -58,12 +58,26 @@ class SimulateArgs:
             raise ValueError(f"actuation must be a non-empty subset of {ACTUATIONS}, got {self.actuation!r}")
         if not (np.isfinite(self.t_end) and self.t_end > 0):
             raise ValueError(f"t_end must be positive and finite, got {self.t_end!r}")
+        interval = self.frame_skip * self.dt
+        if self.t_end < interval:
+            raise ValueError(f"t_end must be at least one control interval (frame_skip * dt = {interval:g}), got {self.t_end!r}")
         if self.hold < 1:
             raise ValueError(f"hold must be >= 1, got {self.hold!r}")
 
 
-def _stats(x: np.ndarray) -> dict[str, float]:
-    return {"mean": float(np.mean(x)), "std": float(np.std(x)), "min": float(np.min(x)), "max": float(np.max(x))}
+def _stats(x: np.ndarray) -> dict[str, float | int | None]:
+    """Mean, std, min, max over the finite values (a blow-up step is not finite); None if there are none."""
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return {"mean": None, "std": None, "min": None, "max": None, "samples": 0}
+    return {"mean": float(np.mean(x)), "std": float(np.std(x)), "min": float(np.min(x)), "max": float(np.max(x)),
+            "samples": int(x.size)}
+
+
+def _rms(history: np.ndarray) -> float | None:
+    """rms of u over the finite snapshots of ``history`` (T, N)."""
+    finite = history[np.all(np.isfinite(history), axis=1)]
+    return float(np.sqrt(np.mean(finite**2))) if finite.size else None
 
 
 def run_simulation(args: SimulateArgs) -> dict:
@@ -123,7 +137,7 @@ def run_simulation(args: SimulateArgs) -> dict:
         "runs": {
             mode: {
                 "blowup": bool(run["blowup"]),
-                "rms_u": float(np.sqrt(np.mean(run["history"] ** 2))),
+                "rms_u": _rms(run["history"]),
                 **{key: _stats(run[key]) for key in ("energy", "production", "dissipation", "power")},
             }
             for mode, run in runs.items()

@@ -77,7 +77,9 @@ class KSControlEnv(gym.Env):
     ``reset(seed=s, options={"u0": u0})`` sets the state to ``u0`` (shape (N,))
     exactly. Without ``u0``, u(x, 0) = sum_{q=1..4} A_q cos(2 pi q x / L + phi_q),
     A_q ~ U(-1, 1), phi_q ~ U(0, 2 pi) from ``self.np_random``, is run unforced for
-    ``burn_in`` time units so that the episode starts on the attractor. The
+    ``burn_in`` time units (rounded to whole solver steps) so that the episode
+    starts on the attractor. A ``u0`` with max|u0| above ``blowup_threshold`` is
+    a ``ValueError``. The
     spatial mean of u is conserved (0 for random starts).
 
     ## Episode End
@@ -207,6 +209,10 @@ class KSControlEnv(gym.Env):
                 raise ValueError(f"options['u0'] must have shape ({cfg.N},), got {u0.shape}")
             if not np.all(np.isfinite(u0)):
                 raise ValueError("options['u0'] must be finite")
+            if np.max(np.abs(u0)) > self.blowup_threshold:
+                raise ValueError(
+                    f"options['u0'] has max|u0| = {np.max(np.abs(u0)):.3g} above blowup_threshold={self.blowup_threshold:g}"
+                )
             self._u = u0
             self._v = np.fft.rfft(u0)
         else:
@@ -228,7 +234,7 @@ class KSControlEnv(gym.Env):
         info = {"t": 0.0, "energy": e, "production": p, "dissipation": d, "power": 0.0, "blowup": False}
         if self.target is not None:
             info["target_distance"] = self._target_distance()
-        return self._observe(), info
+        return self._observe(blowup=True), info  # clipped: a random start may exceed a small threshold
 
     def step(self, action):
         a = np.asarray(action, dtype=np.float64)
@@ -311,7 +317,10 @@ class KSControlEnv(gym.Env):
         if isinstance(target, str):
             if target not in TARGETS:
                 raise ValueError(f"target must be one of {TARGETS} or an array of shape ({cfg.N},), got {target!r}")
-            u_star = ks_equilibrium(target, cfg.L, cfg.N)
+            try:
+                u_star = ks_equilibrium(target, cfg.L, cfg.N)
+            except ValueError as exc:
+                raise ValueError(f"target={target!r} is not available: {exc}") from exc
         else:
             u_star = np.array(target, dtype=np.float64)
             if u_star.shape != (cfg.N,) or not np.all(np.isfinite(u_star)):
