@@ -137,7 +137,7 @@ def ks_equilibrium(name: str, L: float = 22.0, N: int = 64) -> np.ndarray:
     :raises ValueError: for an unknown name, or if no such equilibrium exists at this L.
     """
     if name not in _NAMES:
-        raise ValueError(f"target must be one of {sorted(_NAMES)} or an array, got {name!r}")
+        raise ValueError(f"name must be one of {sorted(_NAMES)}, got {name!r}")
     eq = ks_equilibria(L, N)
     if name not in eq:
         raise ValueError(
@@ -148,7 +148,7 @@ def ks_equilibrium(name: str, L: float = 22.0, N: int = 64) -> np.ndarray:
 
 
 def _check_grid(L: float, N: int) -> None:
-    if not (isinstance(L, (int, float)) and math.isfinite(L) and L > 0):
+    if isinstance(L, bool) or not (isinstance(L, (int, float, np.integer, np.floating)) and math.isfinite(L) and L > 0):
         raise ValueError(f"L must be a positive finite domain length, got {L!r}")
     if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 8 or N % 2:
         raise ValueError(f"N must be an even integer >= 8, got {N!r}")

@@ -60,11 +60,11 @@ class KSConfig:
     """Points of the Kassam-Trefethen contour integral for the ETDRK4 weights."""
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.L, (int, float)) and math.isfinite(self.L) and self.L > 0):
+        if not (_is_real(self.L) and math.isfinite(self.L) and self.L > 0):
             raise ValueError(f"L must be a positive finite domain length, got {self.L!r}")
         if isinstance(self.N, bool) or not isinstance(self.N, (int, np.integer)) or self.N < 8 or self.N % 2:
             raise ValueError(f"N must be an even integer >= 8, got {self.N!r}")
-        if not (isinstance(self.dt, (int, float)) and math.isfinite(self.dt) and self.dt > 0):
+        if not (_is_real(self.dt) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive finite time step, got {self.dt!r}")
 
     @property
@@ -81,6 +81,11 @@ class KSConfig:
     def k(self) -> np.ndarray:
         """Wavenumbers k_m = 2 pi m / L of the rfft modes m = 0..N/2."""
         return 2.0 * np.pi / self.L * np.arange(self.n_modes)
+
+
+def _is_real(value: object) -> bool:
+    """A real number (Python or NumPy), not a bool."""
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
 
 
 def ks_linear_rates(config: KSConfig) -> np.ndarray:

@@ -54,6 +54,7 @@ def leading_lyapunov_exponent(
         ks_etdrk4_steps_batch(v, fhat, coeffs, steps)
         u = to_physical(v, config.N)
         sep = u[batch:] - u[:batch]
+        sep -= sep.mean(axis=1, keepdims=True)  # the mean mode is conserved: keep round-off out of it
         norm = np.sqrt(np.mean(sep**2, axis=1))
         log_growth += np.log(norm / eps)
         v[batch:] = to_spectral(u[:batch] + sep * (eps / norm)[:, None])
