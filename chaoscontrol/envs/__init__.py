@@ -6,7 +6,7 @@ The environment classes are imported on first use, so that ``import chaoscontrol
 
 from chaoscontrol.envs.registration import register_envs
 
-__all__ = ["KSControlEnv", "register_envs"]
+__all__ = ["KSControlEnv", "KSControlVectorEnv", "register_envs"]
 
 
 def __getattr__(name: str):
@@ -14,4 +14,8 @@ def __getattr__(name: str):
         from chaoscontrol.envs.ks_control import KSControlEnv
 
         return KSControlEnv
+    if name == "KSControlVectorEnv":
+        from chaoscontrol.envs.ks_vector import KSControlVectorEnv
+
+        return KSControlVectorEnv
     raise AttributeError(f"module 'chaoscontrol.envs' has no attribute {name!r}")

@@ -18,7 +18,7 @@ from chaoscontrol.solvers.actuation import (
     sensor_positions,
 )
 from chaoscontrol.solvers.control import N_DIAG, ks_control_interval
-from chaoscontrol.solvers.diagnostics import ks_energy_budget
+from chaoscontrol.solvers.diagnostics import ks_energy_budget, rms_distance_rows
 from chaoscontrol.solvers.equilibria import ks_equilibrium
 from chaoscontrol.solvers.ks import KSConfig, ks_coefficients, ks_etdrk4_steps
 
@@ -194,47 +194,68 @@ class KSControlEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        cfg = self.config
-        u0 = None
-        if options is not None:
-            if not isinstance(options, dict):
-                raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
-            unknown = set(options) - {"u0"}
-            if unknown:
-                raise ValueError(f"options has unknown keys {sorted(unknown)}; allowed: ['u0']")
-            u0 = options.get("u0")
+        u0 = self.parse_reset_options(options)
         if u0 is not None:
-            u0 = np.array(u0, dtype=np.float64)
-            if u0.shape != (cfg.N,):
-                raise ValueError(f"options['u0'] must have shape ({cfg.N},), got {u0.shape}")
-            if not np.all(np.isfinite(u0)):
-                raise ValueError("options['u0'] must be finite")
-            if np.max(np.abs(u0)) > self.blowup_threshold:
-                raise ValueError(
-                    f"options['u0'] has max|u0| = {np.max(np.abs(u0)):.3g} above blowup_threshold={self.blowup_threshold:g}"
-                )
             self._u = u0
             self._v = np.fft.rfft(u0)
         else:
-            rng = self.np_random
-            q = np.arange(1, 5)
-            amp = rng.uniform(-1.0, 1.0, q.size)
-            phase = rng.uniform(0.0, 2.0 * np.pi, q.size)
-            u = np.cos(2.0 * np.pi / cfg.L * np.outer(cfg.x, q) + phase) @ amp
-            self._v = np.fft.rfft(u)
-            n_burn = int(round(self.burn_in / cfg.dt))
-            if n_burn:
-                ks_etdrk4_steps(self._v, self._zero_forcing, self._coeffs, n_burn)
-            self._u = np.fft.irfft(self._v, cfg.N)
+            self._v = self.random_start(self.np_random)
+            if self.burn_in_steps:
+                ks_etdrk4_steps(self._v, self._zero_forcing, self._coeffs, self.burn_in_steps)
+            self._u = np.fft.irfft(self._v, self.config.N)
         self._t = 0.0
         self._history.clear()
         if self.render_mode is not None:
             self._history.append(self._u.copy())
-        e, p, d, _ = ks_energy_budget(self._v, self._zero_forcing, self._k)
+        info = self.reset_info(self._v, self._u)
+        return self._observe(blowup=True), info  # clipped: a random start may exceed a small threshold
+
+    # -- pieces of reset shared with the batched environments (chaoscontrol.envs.ks_vector)
+
+    @property
+    def burn_in_steps(self) -> int:
+        """Solver steps of the burn-in (``burn_in / dt``, rounded)."""
+        return int(round(self.burn_in / self.config.dt))
+
+    def parse_reset_options(self, options: dict[str, Any] | None) -> np.ndarray | None:
+        """The validated ``u0`` of reset ``options`` (a float64 copy), or None for a random start."""
+        if options is None:
+            return None
+        if not isinstance(options, dict):
+            raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
+        unknown = set(options) - {"u0"}
+        if unknown:
+            raise ValueError(f"options has unknown keys {sorted(unknown)}; allowed: ['u0']")
+        if options.get("u0") is None:
+            return None
+        n = self.config.N
+        u0 = np.array(options["u0"], dtype=np.float64)
+        if u0.shape != (n,):
+            raise ValueError(f"options['u0'] must have shape ({n},), got {u0.shape}")
+        if not np.all(np.isfinite(u0)):
+            raise ValueError("options['u0'] must be finite")
+        if np.max(np.abs(u0)) > self.blowup_threshold:
+            raise ValueError(
+                f"options['u0'] has max|u0| = {np.max(np.abs(u0)):.3g} above blowup_threshold={self.blowup_threshold:g}"
+            )
+        return u0
+
+    def random_start(self, rng: np.random.Generator) -> np.ndarray:
+        """Spectral random smooth state sum_{q=1..4} A_q cos(2 pi q x / L + phi_q), before burn-in."""
+        cfg = self.config
+        q = np.arange(1, 5)
+        amp = rng.uniform(-1.0, 1.0, q.size)
+        phase = rng.uniform(0.0, 2.0 * np.pi, q.size)
+        u = np.cos(2.0 * np.pi / cfg.L * np.outer(cfg.x, q) + phase) @ amp
+        return np.fft.rfft(u)
+
+    def reset_info(self, v: np.ndarray, u: np.ndarray) -> dict[str, Any]:
+        """The ``info`` of a reset to the spectral state ``v`` (grid values ``u``)."""
+        e, p, d, _ = ks_energy_budget(v, self._zero_forcing, self._k)
         info = {"t": 0.0, "energy": e, "production": p, "dissipation": d, "power": 0.0, "blowup": False}
         if self.target is not None:
-            info["target_distance"] = self._target_distance()
-        return self._observe(blowup=True), info  # clipped: a random start may exceed a small threshold
+            info["target_distance"] = self._target_distance(u)
+        return info
 
     def step(self, action):
         a = np.asarray(action, dtype=np.float64)
@@ -262,7 +283,7 @@ class KSControlEnv(gym.Env):
         elif self.objective == "dissipation":
             reward = -(dissipation + power)
         else:
-            reward = -self._target_distance()
+            reward = -self._target_distance(self._u)
             info["target_distance"] = -reward
         if self.render_mode is not None:
             self._history.append(self._u.copy())
@@ -288,23 +309,31 @@ class KSControlEnv(gym.Env):
 
     def _observe(self, blowup: bool = False) -> np.ndarray:
         """Observation of the current state, inside the observation space even after a blow-up."""
-        u = self._u
+        return self.observe_states(self._u, blowup)
+
+    def observe_states(self, u: np.ndarray, clip: bool | np.ndarray) -> np.ndarray:
+        """Observations of grid states ``u`` (..., N) as float32 (..., n_obs).
+
+        Rows flagged by ``clip`` (after a blow-up) have NaN set to 0 and are
+        clipped into the observation space; off-grid sensors are always clipped
+        (interpolated values can overshoot max|u| slightly).
+        """
         if self.observe == "full":
             obs = u.astype(np.float32)
         elif self._sensor_index is not None:
-            obs = u[self._sensor_index].astype(np.float32)
-        else:  # interpolated values can overshoot max|u| slightly: always clip
-            obs = (self._sensor_matrix @ u).astype(np.float32)
-            blowup = True
-        if blowup:
+            obs = u[..., self._sensor_index].astype(np.float32)
+        else:
+            obs = (u @ self._sensor_matrix.T).astype(np.float32)
+            clip = True
+        if np.any(clip):
             b = self.blowup_threshold
-            obs = np.clip(np.nan_to_num(obs, nan=0.0), -b, b)
+            fixed = np.clip(np.nan_to_num(obs, nan=0.0), -b, b)
+            obs = fixed if np.ndim(clip) == 0 else np.where(np.asarray(clip)[:, None], fixed, obs)
         return obs
 
-    def _target_distance(self) -> float:
+    def _target_distance(self, u: np.ndarray) -> float:
         """rms(u - u*) for the target objective."""
-        diff = self._u - self.target
-        return math.sqrt(diff.dot(diff) / diff.size)
+        return float(rms_distance_rows(u.reshape(1, -1), self.target)[0])
 
     def _resolve_target(self, target: str | np.ndarray | None) -> np.ndarray | None:
         cfg = self.config

@@ -8,6 +8,7 @@ import gymnasium as gym
 ENV_SPECS = {
     "KS-Control-v0": {
         "entry_point": "chaoscontrol.envs.ks_control:KSControlEnv",
+        "vector_entry_point": "chaoscontrol.envs.ks_vector:KSControlVectorEnv",
         "max_episode_steps": 400,
     },
 }

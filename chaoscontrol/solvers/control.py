@@ -163,7 +163,9 @@ def ks_control_interval_batch(
     bad = first_nonfinite_row(actions)
     if bad >= 0:
         return bad
-    _control_blocks(
-        v, actions, forcing_basis, max_forcing, coeffs, n_steps, k, u_out, diag_out, block_rows(v.shape[0])
-    )
+    rows = block_rows(v.shape[0])
+    if rows >= v.shape[0]:  # one block: no thread launch
+        ks_control_rows(v, actions, forcing_basis, max_forcing, coeffs, n_steps, k, u_out, diag_out)
+    else:
+        _control_blocks(v, actions, forcing_basis, max_forcing, coeffs, n_steps, k, u_out, diag_out, rows)
     return -1

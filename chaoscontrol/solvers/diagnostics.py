@@ -15,6 +15,8 @@ Nyquist component (as in the solver).
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -45,6 +47,23 @@ def ks_energy_budget(v: np.ndarray, fhat: np.ndarray, k: np.ndarray) -> tuple[fl
         pf += w * (v[m].real * fhat[m].real + v[m].imag * fhat[m].imag)
     scale = 1.0 / (n * n)
     return 0.5 * e * scale, p * scale, d * scale, pf * scale
+
+
+@numba.njit(cache=True)
+def rms_distance_rows(u: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """rms(u_r - target) of each row of ``u`` (R, N): sqrt(mean((u_r - target)^2)).
+
+    One summation order for every caller, so single and batched envs agree bit for bit.
+    """
+    rows, n = u.shape
+    out = np.empty(rows)
+    for r in range(rows):
+        acc = 0.0
+        for i in range(n):
+            diff = u[r, i] - target[i]
+            acc += diff * diff
+        out[r] = math.sqrt(acc / n)
+    return out
 
 
 def energy_budget(u: np.ndarray, f: np.ndarray | None, L: float) -> dict[str, float]:

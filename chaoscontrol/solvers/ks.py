@@ -262,7 +262,11 @@ def ks_etdrk4_steps_batch(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, n
     :param coeffs: :func:`ks_coefficients`, shape (7, M).
     :param n_steps: number of solver steps.
     """
-    _steps_blocks(v, fhat, coeffs, n_steps, block_rows(v.shape[0]))
+    rows = block_rows(v.shape[0])
+    if rows >= v.shape[0]:  # one block: no thread launch
+        ks_etdrk4_steps_rows(v, fhat, coeffs, n_steps)
+    else:
+        _steps_blocks(v, fhat, coeffs, n_steps, rows)
 
 
 # --------------------------------------------------------------------------- reference
