@@ -1,6 +1,7 @@
 """The ``chaoscontrol`` command: one entry point with subcommands.
 
     chaoscontrol simulate --t-end 200 --actuation zero random --out runs/demo
+    chaoscontrol robustness --policy zero --perturbation noise --levels 0,0.1,0.5 --episodes 8 --out runs/rob
 """
 
 from __future__ import annotations
@@ -34,6 +35,34 @@ def _simulate(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _robustness(ns: argparse.Namespace) -> int:
+    from chaoscontrol.agents.robustness import (
+        RobustnessArgs,
+        parse_json_kwargs,
+        parse_levels,
+        run_robustness,
+        summarise,
+    )
+
+    try:
+        args = RobustnessArgs(
+            policy=ns.policy, perturbation=ns.perturbation, levels=parse_levels(ns.levels), episodes=ns.episodes,
+            seed=ns.seed, out=ns.out, env_kwargs=parse_json_kwargs("--env-kwargs", ns.env_kwargs),
+            max_episode_steps=ns.max_episode_steps,
+            perturbation_kwargs=parse_json_kwargs("--perturbation-kwargs", ns.perturbation_kwargs),
+            progress=not ns.no_progress,
+        )
+        csv_path = run_robustness(args)
+    except ValueError as exc:
+        print(f"chaoscontrol robustness: error: {exc}", file=sys.stderr)
+        return 2
+    for level, row in summarise(csv_path).items():
+        print(f"level {level:g}: return {row['return_mean']:.2f} +- {row['return_ci95']:.2f}, "
+              f"D {row['dissipation_mean']:.3f} +- {row['dissipation_ci95']:.3f}, blow-ups {row['blowup_fraction']:.0%}")
+    print(f"wrote {csv_path} and {csv_path.parent / 'robustness.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``chaoscontrol`` command."""
     parser = argparse.ArgumentParser(prog="chaoscontrol", description="Learning to control chaotic PDEs.")
@@ -54,6 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--burn-in", type=float, default=100.0, help="unforced time before t=0 (default: %(default)s)")
     sim.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     sim.set_defaults(func=_simulate)
+
+    rob = sub.add_parser("robustness", help="evaluate a policy under a sensor/actuator perturbation at several levels")
+    rob.add_argument("--policy", default="zero", help="zero, random or the path of an SB3 .zip (default: %(default)s)")
+    rob.add_argument("--perturbation", default="noise",
+                     help="noise, bias, drift, dropout, quantize, delay, subset, actuator-noise, actuator-gain, "
+                          "actuator-fault or adversarial (default: %(default)s)")
+    rob.add_argument("--levels", default="0,0.01,0.025,0.05,0.1,0.2,0.5",
+                     help="comma-separated levels; sensor levels are fractions of rms(u) (default: %(default)s)")
+    rob.add_argument("--episodes", type=int, default=8, help="episodes per level (default: %(default)s)")
+    rob.add_argument("--seed", type=int, default=0, help="episode e starts from env seed seed+e (default: %(default)s)")
+    rob.add_argument("--out", default="runs/robustness", help="output folder (default: %(default)s)")
+    rob.add_argument("--env-kwargs", default=None, help='JSON keywords of KS-Control-v0, e.g. \'{"objective": "target"}\'')
+    rob.add_argument("--perturbation-kwargs", default=None, help='JSON keywords of the perturbation, e.g. \'{"indices": [0, 4]}\'')
+    rob.add_argument("--max-episode-steps", type=int, default=400, help="episode length (default: %(default)s)")
+    rob.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    rob.set_defaults(func=_robustness)
     return parser
 
 
