@@ -63,7 +63,8 @@ class KSVecEnv(VecEnv):
             u0 = np.zeros((self.num_envs, self.template.config.N))
             for i in np.flatnonzero(given):
                 u0[i] = u0_rows[i]
-            obs, infos_u0 = self.engine.reset(seed=seeds, options={"reset_mask": given, "u0": u0})
+            obs_u0, infos_u0 = self.engine.reset(seed=seeds, options={"reset_mask": given, "u0": u0})
+            obs = obs_u0 if obs is None else np.where(given[:, None], obs_u0, obs)
             infos = infos_u0 if not infos else _merge(infos, infos_u0, given)
         self.reset_infos = _info_dicts(infos, self.num_envs)
         self._reset_seeds()

@@ -112,6 +112,7 @@ class KSControlVectorEnv(VectorEnv):
         """The seed of each env's generator (set when reset with a seed, or drawn on first use)."""
         self._dt_step = t.frame_skip * cfg.dt
         self._all = np.ones(b, dtype=bool)
+        self._last_obs = np.zeros(self.observation_space.shape, dtype=self.observation_space.dtype)
 
     # ------------------------------------------------------------------ API
 
@@ -136,21 +137,32 @@ class KSControlVectorEnv(VectorEnv):
             mask = np.asarray(mask)
             if mask.dtype != bool or mask.shape != (b,):
                 raise ValueError(f"options['reset_mask'] must be a bool array of shape ({b},), got {mask.dtype} {mask.shape}")
+            if not mask.any():
+                raise ValueError("options['reset_mask'] must flag at least one env")
+        idx = np.flatnonzero(mask)
         u0 = options.get("u0")
         if u0 is not None:
+            n = self.template.config.N
             u0 = np.asarray(u0, dtype=np.float64)
-            u0 = np.broadcast_to(u0, (b, u0.shape[-1])) if u0.ndim == 1 else u0
-            if u0.shape != (b, self.template.config.N):
-                raise ValueError(f"options['u0'] must have shape ({self.template.config.N},) or ({b}, {self.template.config.N}), got {u0.shape}")
-        idx = np.flatnonzero(mask)
+            if u0.shape not in ((n,), (b, n)):
+                raise ValueError(f"options['u0'] must have shape ({n},) or ({b}, {n}), got {u0.shape}")
+            u0 = np.broadcast_to(u0, (b, n))
+            checked = []
+            for i in idx:  # validate every row before any env changes
+                try:
+                    checked.append(self.template.parse_reset_options({"u0": u0[i]}))
+                except ValueError as exc:
+                    raise ValueError(f"env {i}: {exc}") from exc
+            u0 = np.array(checked)
         for i in idx:
             if seeds[i] is not None or self._rngs[i] is None:
                 self._rngs[i], self.episode_seeds[i] = seeding.np_random(seeds[i])
-        obs = self.template.observe_states(self._u, False)
-        infos = self._reset_envs(idx, None if u0 is None else u0[idx], obs)
+        obs = self._last_obs.copy()  # envs not reset keep their last observation
+        infos = self._reset_envs(idx, u0, obs)
         for key in [k for k in infos if k.startswith("_")]:
             infos[key] = mask.copy()
         self._needs_reset[idx] = False
+        self._last_obs = obs.copy()
         return obs, infos
 
     def step(self, actions):
@@ -196,10 +208,11 @@ class KSControlVectorEnv(VectorEnv):
             for i in idx:
                 final_obs[i] = obs[i].copy()
             for key, value in infos.items():
-                final_info[key] = value.copy()
+                final_info[key] = ended.copy() if key.startswith("_") else value.copy()
             self._reset_envs(idx, None, obs, infos)
             infos["final_obs"], infos["_final_obs"] = final_obs, ended.copy()
             infos["final_info"], infos["_final_info"] = final_info, ended.copy()
+        self._last_obs = obs.copy()
         return obs, rewards, terminated, truncated, infos
 
     def close_extras(self, **kwargs: Any) -> None:
@@ -224,9 +237,9 @@ class KSControlVectorEnv(VectorEnv):
         """Reset envs ``idx`` (to ``u0`` rows, or random starts with a joint burn-in); write their obs and info."""
         t = self.template
         if idx.size:
-            if u0 is not None:
+            if u0 is not None:  # validated rows, one per env of idx
                 for row, i in enumerate(idx):
-                    self._u[i] = t.parse_reset_options({"u0": u0[row]})
+                    self._u[i] = u0[row]
                     self._v[i] = np.fft.rfft(self._u[i])
             else:
                 v = np.stack([t.random_start(self._rngs[i]) for i in idx])
