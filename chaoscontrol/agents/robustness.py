@@ -10,7 +10,10 @@
   its missing rows are written);
 - ``DIR/robustness.png``: return and mean dissipation against the level, mean
   with a 95% confidence band (normal approximation, 1.96 standard errors);
-- ``DIR/config.json``: the arguments, the package version and the env configuration.
+- ``DIR/config.json``: the arguments and the package version; resuming into a
+  folder whose sweep had other arguments (other than the levels) is refused.
+
+``mean_dissipation`` is over the steps before a blow-up (NaN if the first step blew up).
 
 Episode e of every level starts from the same initial state (env seed S + e),
 so the levels are compared on paired initial conditions. All N episodes of a
@@ -86,6 +89,31 @@ class RobustnessArgs:
                 raise ValueError(f"policy file {self.policy!r} does not exist")
         if self.perturbation == "adversarial" and self.policy in BUILTIN_POLICIES:
             raise ValueError("perturbation 'adversarial' needs a trained policy (.zip) to attack")
+        self._preflight()
+
+    def _preflight(self) -> None:
+        """Build the env and every level's perturbation once, so that bad input fails before any row is written."""
+        from chaoscontrol.envs.ks_control import KSControlEnv
+
+        if not isinstance(self.env_kwargs, dict) or not isinstance(self.perturbation_kwargs, dict):
+            raise ValueError("env_kwargs and perturbation_kwargs must be dicts")
+        try:
+            probe = KSControlEnv(**self.env_kwargs)
+        except TypeError as exc:
+            raise ValueError(f"env_kwargs: {exc}") from exc
+        if self.perturbation == "adversarial":
+            from chaoscontrol.agents.adversarial import ATTACKS, NORMS, OBJECTIVES
+
+            kwargs = dict(self.perturbation_kwargs)
+            unknown = set(kwargs) - {"norm", "attack", "objective", "steps", "relative"}
+            if unknown:
+                raise ValueError(f"perturbation_kwargs of 'adversarial' has unknown keys {sorted(unknown)}")
+            for key, choices in (("norm", NORMS), ("attack", ATTACKS), ("objective", OBJECTIVES)):
+                if key in kwargs and kwargs[key] not in choices:
+                    raise ValueError(f"perturbation_kwargs['{key}'] must be one of {choices}, got {kwargs[key]!r}")
+            return
+        for level in self.levels:
+            make_perturbation(self.perturbation, level, probe, **dict(self.perturbation_kwargs))
 
 
 def load_sb3_model(path: str | os.PathLike) -> Any:
@@ -113,7 +141,7 @@ def load_sb3_model(path: str | os.PathLike) -> Any:
     raise ValueError(f"policy file {str(path)!r}: cannot tell which SB3 algorithm saved it (policy module {module!r})")
 
 
-def make_policy(policy: str, venv: KSControlVectorEnv, seed: int, deterministic: bool = True) -> tuple[Callable, Any]:
+def make_policy(policy: str, venv: Any, seed: int, deterministic: bool = True) -> tuple[Callable, Any]:
     """(act(obs) -> actions (B, n_act), model or None) for a policy name or path, checked against ``venv``."""
     b, n_act = venv.num_envs, venv.single_action_space.shape[0]
     if policy == "zero":
@@ -128,19 +156,30 @@ def make_policy(policy: str, venv: KSControlVectorEnv, seed: int, deterministic:
     return (lambda obs: model.predict(obs, deterministic=deterministic)[0]), model
 
 
-def _completed_rows(path: Path, episodes: int) -> dict[float, set[int]]:
+def _drop_partial_last_line(path: Path) -> None:
+    """Remove a last line cut short by an interruption (no final newline)."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as fh:
+            fh.truncate(data.rfind(b"\n") + 1)
+
+
+def _completed_rows(path: Path) -> dict[float, set[int]]:
+    """Episodes already written, per level (complete rows only)."""
     done: dict[float, set[int]] = {}
     if not path.exists():
         return done
+    _drop_partial_last_line(path)
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
         if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
             raise ValueError(f"{path} exists with columns {reader.fieldnames}, expected {list(CSV_COLUMNS)}")
         for row in reader:
             try:
+                float(row["return"]), float(row["mean_dissipation"]), int(row["blowup"])
                 done.setdefault(float(row["level"]), set()).add(int(row["episode"]))
             except (TypeError, ValueError):
-                continue  # a row cut by an interruption: it will be written again
+                continue
     return done
 
 
@@ -149,18 +188,19 @@ def evaluate_level(args: RobustnessArgs, level: float) -> list[dict[str, Any]]:
     venv = KSControlVectorEnv(
         num_envs=args.episodes, max_episode_steps=args.max_episode_steps, autoreset_mode="Disabled", **args.env_kwargs
     )
-    act, model = make_policy(args.policy, venv, args.seed, args.deterministic)
     env: Any = venv
     if args.perturbation == "adversarial":
         from chaoscontrol.agents.adversarial import AdversarialPerturbation
         from chaoscontrol.envs.perturbation_wrappers import _sensor_scale
 
+        act, model = make_policy(args.policy, venv, args.seed, args.deterministic)
         kwargs = dict(args.perturbation_kwargs)
         scale = _sensor_scale(venv, kwargs.pop("relative", True))
         env = VectorPerturbation(venv, AdversarialPerturbation(model, level * scale, **kwargs), "observation")
-    elif level > 0 or args.perturbation in ("subset", "actuator-fault"):
+    else:
         perturbation, target = make_perturbation(args.perturbation, level, venv, **dict(args.perturbation_kwargs))
         env = VectorPerturbation(venv, perturbation, target)
+        act, _ = make_policy(args.policy, env, args.seed, args.deterministic)  # checked against the perturbed spaces
     obs, _ = env.reset(seed=args.seed)
     b = args.episodes
     returns = np.zeros(b)
@@ -184,11 +224,21 @@ def evaluate_level(args: RobustnessArgs, level: float) -> list[dict[str, Any]]:
             "seed": args.seed + e,
             "episode": e,
             "return": float(returns[e]),
-            "mean_dissipation": float(dissipation[e] / max(steps[e], 1)),
+            "mean_dissipation": float(dissipation[e] / steps[e]) if steps[e] else float("nan"),
             "blowup": int(blowup[e]),
         }
         for e in range(b)
     ]
+
+
+def _probe_policy(args: RobustnessArgs) -> None:
+    """Build the policy against the (perturbed) env of the first level: a mismatch fails here."""
+    venv = KSControlVectorEnv(num_envs=1, max_episode_steps=args.max_episode_steps, autoreset_mode="Disabled", **args.env_kwargs)
+    if args.perturbation == "adversarial":
+        make_policy(args.policy, venv, args.seed)
+        return
+    perturbation, target = make_perturbation(args.perturbation, args.levels[0], venv, **dict(args.perturbation_kwargs))
+    make_policy(args.policy, VectorPerturbation(venv, perturbation, target), args.seed)
 
 
 def run_robustness(args: RobustnessArgs) -> Path:
@@ -200,8 +250,19 @@ def run_robustness(args: RobustnessArgs) -> Path:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "robustness.csv"
-    done = _completed_rows(csv_path, args.episodes)
-    write_json_atomic(out / "config.json", {"args": asdict(args) | {"levels": list(args.levels)}, "package_version": __version__})
+    config_path = out / "config.json"
+    identity = {k: v for k, v in asdict(args).items() if k not in ("levels", "out", "progress")}
+    if csv_path.exists() and config_path.exists():
+        previous = json.loads(config_path.read_text()).get("args", {})
+        previous = {k: v for k, v in previous.items() if k not in ("levels", "out", "progress")}
+        if previous != json.loads(json.dumps(identity)):
+            raise ValueError(f"{out} holds a sweep with other arguments ({previous}); use another --out to start a new one")
+    # the policy against the perturbed env, before any row is written
+    probe_args = RobustnessArgs(**{**asdict(args), "episodes": 1, "levels": (args.levels[0],), "progress": False})
+    _probe_policy(probe_args)
+    done = _completed_rows(csv_path)
+    levels = sorted(set(args.levels) | set(done))
+    write_json_atomic(config_path, {"args": identity | {"levels": levels}, "package_version": __version__})
     new_file = not csv_path.exists()
     with csv_path.open("a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
@@ -222,6 +283,15 @@ def run_robustness(args: RobustnessArgs) -> Path:
     return csv_path
 
 
+def _mean_ci95(values: np.ndarray) -> tuple[float, float]:
+    """Mean and 95% half-width (1.96 standard errors) over the finite values; (nan, 0) if none."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return float("nan"), 0.0
+    half = 1.96 * finite.std(ddof=1) / math.sqrt(finite.size) if finite.size > 1 else 0.0
+    return float(finite.mean()), float(half)
+
+
 def summarise(csv_path: str | os.PathLike) -> dict[float, dict[str, float]]:
     """Per level: n, mean and 95% half-width of return and mean dissipation, blow-up fraction."""
     rows: dict[float, list[tuple[float, float, int]]] = {}
@@ -233,14 +303,13 @@ def summarise(csv_path: str | os.PathLike) -> dict[float, dict[str, float]]:
     out = {}
     for level in sorted(rows):
         arr = np.array(rows[level], dtype=np.float64)
-        n = arr.shape[0]
-        half = 1.96 * arr[:, :2].std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.zeros(2)
+        (ret, ret_half), (dis, dis_half) = (_mean_ci95(arr[:, col]) for col in (0, 1))
         out[level] = {
-            "n": n,
-            "return_mean": float(arr[:, 0].mean()),
-            "return_ci95": float(half[0]),
-            "dissipation_mean": float(arr[:, 1].mean()),
-            "dissipation_ci95": float(half[1]),
+            "n": arr.shape[0],
+            "return_mean": ret,
+            "return_ci95": ret_half,
+            "dissipation_mean": dis,
+            "dissipation_ci95": dis_half,
             "blowup_fraction": float(arr[:, 2].mean()),
         }
     return out

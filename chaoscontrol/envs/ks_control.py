@@ -321,7 +321,7 @@ class KSControlEnv(gym.Env):
         if self.observe == "full":
             obs = u.astype(np.float32)
         elif self._sensor_index is not None:
-            obs = u[..., self._sensor_index].astype(np.float32)
+            obs = np.ascontiguousarray(u[..., self._sensor_index], dtype=np.float32)
         else:
             obs = (u @ self._sensor_matrix.T).astype(np.float32)
             clip = True

@@ -164,7 +164,7 @@ class ActuatorGainError(PerturbationWrapper, RecordConstructorArgs):
 
     def __init__(self, env: gym.Env, sigma: float = 0.1, gains: Sequence[float] | float | None = None) -> None:
         RecordConstructorArgs.__init__(self, sigma=sigma, gains=gains)
-        super().__init__(env, P.GainError(sigma, gains), "action")
+        super().__init__(env, P.GainError(sigma, gains, n=env.action_space.shape[0]), "action")
 
 
 class ActuatorNoise(PerturbationWrapper, RecordConstructorArgs):
@@ -309,6 +309,16 @@ def make_perturbation(name: str, level: float, env: gym.Env | gym.vector.VectorE
     ``actuator-gain``: sigma of the gain; ``actuator-fault``: ``index=...``,
     ``mode=...`` (level unused).
     """
+    allowed = {
+        "noise": {"relative"}, "bias": {"relative"}, "drift": {"relative"}, "quantize": {"relative"},
+        "dropout": {"fill", "append_mask"}, "delay": set(), "subset": {"indices"}, "actuator-noise": set(),
+        "actuator-gain": {"gains"}, "actuator-fault": {"index", "mode", "value"},
+    }
+    if name not in allowed:
+        raise ValueError(f"perturbation must be one of {PERTURBATIONS}, got {name!r}")
+    unknown = set(kwargs) - allowed[name]
+    if unknown:
+        raise ValueError(f"perturbation {name!r} takes keywords {sorted(allowed[name])}, got unknown {sorted(unknown)}")
     relative = kwargs.pop("relative", True)
     space = env.single_observation_space if isinstance(env, gym.vector.VectorEnv) else env.observation_space
     act_space = env.single_action_space if isinstance(env, gym.vector.VectorEnv) else env.action_space
@@ -331,7 +341,7 @@ def make_perturbation(name: str, level: float, env: gym.Env | gym.vector.VectorE
     if name == "actuator-noise":
         return P.GaussianNoise(level), "action"
     if name == "actuator-gain":
-        return P.GainError(level, kwargs.get("gains")), "action"
+        return P.GainError(level, kwargs.get("gains"), n=act_space.shape[0]), "action"
     if name == "actuator-fault":
         return P.StuckActuator(kwargs.get("index", 0), act_space.shape[0], kwargs.get("mode", "dead"), kwargs.get("value")), "action"
     raise ValueError(f"perturbation must be one of {PERTURBATIONS}, got {name!r}")

@@ -277,15 +277,20 @@ class Subset(Perturbation):
 
 
 class GainError(Perturbation):
-    """a' = g * a with gains g per actuator: fixed (``gains``) times a draw per episode, 1 + N(0, sigma^2)."""
+    """a' = g * a with gains g per actuator: fixed (``gains``) times a draw per episode, 1 + N(0, sigma^2).
+
+    ``n``, the number of actuators, lets the constructor check the length of ``gains``.
+    """
 
     tag = "gain-error"
 
-    def __init__(self, sigma: float = 0.0, gains: Sequence[float] | float | None = None) -> None:
+    def __init__(self, sigma: float = 0.0, gains: Sequence[float] | float | None = None, n: int | None = None) -> None:
         self.sigma = _non_negative("sigma", sigma)
         self.fixed = None if gains is None else np.atleast_1d(np.asarray(gains, dtype=np.float64))
-        if self.fixed is not None and not np.all(np.isfinite(self.fixed)):
-            raise ValueError(f"gains must be finite, got {gains!r}")
+        if self.fixed is not None and (self.fixed.ndim != 1 or not np.all(np.isfinite(self.fixed))):
+            raise ValueError(f"gains must be a finite number or 1-D sequence, got {gains!r}")
+        if self.fixed is not None and n is not None and self.fixed.size not in (1, n):
+            raise ValueError(f"gains must have 1 or {n} entries (one per actuator), got {self.fixed.size}")
         self.gains: np.ndarray | None = None
 
     def _apply(self, x, new, rngs, rows):
