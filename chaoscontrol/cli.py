@@ -2,6 +2,7 @@
 
     chaoscontrol simulate --t-end 200 --actuation zero random --out runs/demo
     chaoscontrol robustness --policy zero --perturbation noise --levels 0,0.1,0.5 --episodes 8 --out runs/rob
+    chaoscontrol dataset generate --trajectories 64 --steps 400 --actuation random --out data/ks_random.h5
 """
 
 from __future__ import annotations
@@ -63,6 +64,27 @@ def _robustness(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _dataset_generate(ns: argparse.Namespace) -> int:
+    from chaoscontrol.agents.robustness import parse_json_kwargs
+    from chaoscontrol.surrogates.dataset import DatasetSpec, generate_dataset, load_dataset
+
+    try:
+        spec = DatasetSpec(
+            n_trajectories=ns.trajectories, steps=ns.steps, actuation=ns.actuation, seed=ns.seed, hold=ns.hold,
+            ou_theta=ns.ou_theta, ou_sigma=ns.ou_sigma, fractions=tuple(ns.fractions),
+            env_kwargs=parse_json_kwargs("--env-kwargs", ns.env_kwargs),
+        )
+        if ns.batch < 1:
+            raise ValueError(f"batch must be >= 1, got {ns.batch}")
+        path = generate_dataset(spec, ns.out, batch=ns.batch, progress=not ns.no_progress)
+        data = load_dataset(path)
+    except (ValueError, RuntimeError) as exc:
+        print(f"chaoscontrol dataset generate: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: {data.states.shape[0]} trajectories x {data.actions.shape[1]} steps, actuation {spec.actuation}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``chaoscontrol`` command."""
     parser = argparse.ArgumentParser(prog="chaoscontrol", description="Learning to control chaotic PDEs.")
@@ -99,6 +121,24 @@ def build_parser() -> argparse.ArgumentParser:
     rob.add_argument("--max-episode-steps", type=int, default=400, help="episode length (default: %(default)s)")
     rob.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     rob.set_defaults(func=_robustness)
+
+    ds = sub.add_parser("dataset", help="trajectory datasets of the truth env (HDF5) for surrogates")
+    ds_sub = ds.add_subparsers(dest="dataset_command", required=True)
+    gen = ds_sub.add_parser("generate", help="generate a dataset with the batched truth env")
+    gen.add_argument("--out", required=True, help="output .h5 file")
+    gen.add_argument("--trajectories", type=int, default=64, help="number of trajectories (default: %(default)s)")
+    gen.add_argument("--steps", type=int, default=400, help="control intervals per trajectory (default: %(default)s)")
+    gen.add_argument("--actuation", default="random", help="zero, random, ou or an SB3 .zip (default: %(default)s)")
+    gen.add_argument("--seed", type=int, default=0, help="trajectory i starts from env seed seed+i (default: %(default)s)")
+    gen.add_argument("--hold", type=int, default=4, help="random: steps each action is held (default: %(default)s)")
+    gen.add_argument("--ou-theta", type=float, default=1.0, help="ou: mean reversion rate (default: %(default)s)")
+    gen.add_argument("--ou-sigma", type=float, default=1.0, help="ou: noise amplitude (default: %(default)s)")
+    gen.add_argument("--fractions", type=float, nargs=3, default=[0.8, 0.1, 0.1], metavar=("TRAIN", "VAL", "TEST"),
+                     help="split fractions by trajectory (default: 0.8 0.1 0.1)")
+    gen.add_argument("--env-kwargs", default=None, help="JSON keywords of KS-Control-v0")
+    gen.add_argument("--batch", type=int, default=64, help="trajectories simulated together (default: %(default)s)")
+    gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    gen.set_defaults(func=_dataset_generate)
     return parser
 
 

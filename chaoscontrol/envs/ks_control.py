@@ -182,6 +182,31 @@ class KSControlEnv(gym.Env):
 
     # ------------------------------------------------------------------ API
 
+    def config_dict(self) -> dict[str, Any]:
+        """The resolved configuration as plain JSON values (datasets and checkpoints record it)."""
+        return {
+            "L": self.config.L,
+            "N": self.config.N,
+            "dt": self.config.dt,
+            "frame_skip": self.frame_skip,
+            "actuators": self.actuator_positions.tolist(),
+            "sensors": self.sensor_positions.tolist(),
+            "actuator_width": self.actuator_width,
+            "max_forcing": self.max_forcing,
+            "objective": self.objective,
+            "target": None if self.target is None else self.target.tolist(),
+            "observe": self.observe,
+            "burn_in": self.burn_in,
+            "blowup_threshold": self.blowup_threshold,
+            "blowup_penalty": self.blowup_penalty,
+        }
+
+    def forcing_fields(self, actions: np.ndarray) -> np.ndarray:
+        """Forcing f(x) on the grid for actions (..., n_act), clipped as in ``step``: (..., N)."""
+        a = np.clip(np.asarray(actions, dtype=np.float64), -1.0, 1.0)
+        shapes = self.actuator_shapes - self.actuator_shapes.mean(axis=1, keepdims=True)
+        return self.max_forcing * a @ shapes
+
     @property
     def u(self) -> np.ndarray:
         """A copy of the full grid state (float64, shape (N,))."""
