@@ -1,0 +1,314 @@
+"""Surrogate models of one KS control interval: (u_n, a_n) -> u_{n+1}.
+
+One interface for every family (:class:`Surrogate`): a frozen config dataclass,
+``forward(u, a) -> u_next`` on batches (B, N) x (B, n_act), differentiable, and
+the spatial mean of u conserved by construction (every update has its mean
+removed). The forcing field f(x) = max_forcing * sum_j clip(a_j) psi_j(x) - mean
+is formed inside the model from the env's actuator shapes (a buffer), so models
+see the same f as the solver. States are scaled by the attractor's rms(u)
+(``u_scale``) inside the model.
+
+Families (:data:`FAMILIES`):
+
+- ``resnet``: K residual steps u <- u + h F(u, f), h = interval / K: the explicit
+  Euler reading of a ResNet (Haber & Ruthotto 2017, "Stable architectures for
+  deep neural networks");
+- ``node``: a neural ODE du/dt = F(u, f) integrated over the interval by
+  torchdiffeq (fixed-step ``rk4`` or adaptive ``dopri5``; adjoint optional)
+  (Chen et al. 2018, "Neural ordinary differential equations");
+- ``conv``: periodic (circular) 1-D convolutions over the channels [u, f], a
+  residual update; it commutes exactly with grid shifts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    """Configuration shared by all families."""
+
+    family: ClassVar[str] = "base"
+    N: int = 64
+    """Grid points."""
+    n_actuators: int = 4
+    """Actuators (the action dimension)."""
+    interval: float = 0.25
+    """Control interval (time units) one forward call advances."""
+    width: int = 128
+    """Hidden width (MLP units or conv channels)."""
+    depth: int = 2
+    """Hidden layers of F (or conv layers)."""
+
+    def __post_init__(self) -> None:
+        for name in ("N", "n_actuators", "width", "depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if not (math.isfinite(self.interval) and self.interval > 0):
+            raise ValueError(f"interval must be positive, got {self.interval!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, with the family name."""
+        return {"family": self.family, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class ResNetConfig(SurrogateConfig):
+    """``resnet``: K explicit-Euler residual steps."""
+
+    family: ClassVar[str] = "resnet"
+    substeps: int = 4
+    """Residual steps K over the interval (h = interval / K)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.substeps, bool) or not isinstance(self.substeps, int) or self.substeps < 1:
+            raise ValueError(f"substeps must be an integer >= 1, got {self.substeps!r}")
+
+
+@dataclass(frozen=True)
+class NODEConfig(SurrogateConfig):
+    """``node``: du/dt = F(u, f) integrated by torchdiffeq."""
+
+    family: ClassVar[str] = "node"
+    method: str = "rk4"
+    """``rk4`` (fixed step) or ``dopri5`` (adaptive)."""
+    step_size: float = 0.05
+    """Step of ``rk4``."""
+    rtol: float = 1e-4
+    """Relative tolerance of ``dopri5``."""
+    atol: float = 1e-5
+    """Absolute tolerance of ``dopri5``."""
+    adjoint: bool = False
+    """Gradients by the adjoint method (memory O(1) in the steps)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.method not in ("rk4", "dopri5"):
+            raise ValueError(f"method must be 'rk4' or 'dopri5', got {self.method!r}")
+        if not (self.step_size > 0):
+            raise ValueError(f"step_size must be positive, got {self.step_size!r}")
+
+
+@dataclass(frozen=True)
+class ConvConfig(SurrogateConfig):
+    """``conv``: periodic convolutions over [u, f] (translation-equivariant)."""
+
+    family: ClassVar[str] = "conv"
+    kernel_size: int = 5
+    """Odd convolution kernel size."""
+    width: int = 32
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.kernel_size, bool) or not isinstance(self.kernel_size, int) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be an odd integer >= 1, got {self.kernel_size!r}")
+
+
+def _mlp(n_in: int, n_out: int, width: int, depth: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    last = n_in
+    for _ in range(depth):
+        layers += [nn.Linear(last, width), nn.GELU()]
+        last = width
+    layers.append(nn.Linear(last, n_out))
+    nn.init.zeros_(layers[-1].weight)  # start as the identity map u -> u
+    nn.init.zeros_(layers[-1].bias)
+    return nn.Sequential(*layers)
+
+
+def _remove_mean(x: torch.Tensor) -> torch.Tensor:
+    return x - x.mean(dim=-1, keepdim=True)
+
+
+class Surrogate(nn.Module):
+    """Base class: (u, a) -> u_next over one control interval, mean-conserving.
+
+    :param config: the family's config.
+    :param forcing_shapes: mean-removed actuator shapes times max_forcing, (n_act, N): f = clip(a) @ forcing_shapes.
+    :param u_scale: typical size of u (the attractor's rms), used to scale inputs.
+    """
+
+    config_class: ClassVar[type[SurrogateConfig]] = SurrogateConfig
+
+    def __init__(self, config: SurrogateConfig, forcing_shapes: np.ndarray | torch.Tensor, u_scale: float = 1.0) -> None:
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise ValueError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        shapes = torch.as_tensor(np.asarray(forcing_shapes), dtype=torch.float32)
+        if shapes.shape != (config.n_actuators, config.N):
+            raise ValueError(f"forcing_shapes must have shape ({config.n_actuators}, {config.N}), got {tuple(shapes.shape)}")
+        if not (math.isfinite(u_scale) and u_scale > 0):
+            raise ValueError(f"u_scale must be positive, got {u_scale!r}")
+        self.config = config
+        self.register_buffer("forcing_shapes", shapes)
+        self.register_buffer("u_scale", torch.tensor(float(u_scale)))
+        f_scale = float(shapes.abs().max()) or 1.0
+        self.register_buffer("f_scale", torch.tensor(f_scale))
+
+    def forcing(self, a: torch.Tensor) -> torch.Tensor:
+        """f(x) of actions (B, n_act): (B, N)."""
+        return a.clamp(-1.0, 1.0) @ self.forcing_shapes
+
+    def forward(self, u: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        if u.shape[-1] != self.config.N or a.shape[-1] != self.config.n_actuators:
+            raise ValueError(
+                f"expected u (..., {self.config.N}) and a (..., {self.config.n_actuators}), got {tuple(u.shape)}, {tuple(a.shape)}"
+            )
+        f = self.forcing(a)
+        return u + _remove_mean(self.increment(u, f))
+
+    def increment(self, u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        """u_next - u before mean removal."""
+        raise NotImplementedError
+
+    def rollout(self, u0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """States (B, S + 1, N) from u0 (B, N) under actions (B, S, n_act)."""
+        states = [u0]
+        for k in range(actions.shape[1]):
+            states.append(self(states[-1], actions[:, k]))
+        return torch.stack(states, dim=1)
+
+    def n_parameters(self) -> int:
+        """Trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+class ResNetSurrogate(Surrogate):
+    """u <- u + h F(u, f), K times (explicit Euler with a learned right-hand side)."""
+
+    config_class = ResNetConfig
+
+    def __init__(self, config: ResNetConfig, forcing_shapes, u_scale: float = 1.0) -> None:
+        super().__init__(config, forcing_shapes, u_scale)
+        self.rhs = _mlp(2 * config.N, config.N, config.width, config.depth)
+
+    def increment(self, u, f):
+        h = self.config.interval / self.config.substeps
+        x = u
+        for _ in range(self.config.substeps):
+            z = torch.cat([x / self.u_scale, f / self.f_scale], dim=-1)
+            x = x + h * self.u_scale * _remove_mean(self.rhs(z))
+        return x - u
+
+
+class _ODEFunc(nn.Module):
+    def __init__(self, owner: NODESurrogate) -> None:
+        super().__init__()
+        self.net = _mlp(2 * owner.config.N, owner.config.N, owner.config.width, owner.config.depth)
+        self.owner = [owner]  # not a submodule (avoids a cycle)
+        self.f: torch.Tensor | None = None
+
+    def forward(self, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        o = self.owner[0]
+        z = torch.cat([u / o.u_scale, self.f / o.f_scale], dim=-1)
+        return o.u_scale * _remove_mean(self.net(z))
+
+
+class NODESurrogate(Surrogate):
+    """du/dt = F(u, f) integrated over the interval with torchdiffeq."""
+
+    config_class = NODEConfig
+
+    def __init__(self, config: NODEConfig, forcing_shapes, u_scale: float = 1.0) -> None:
+        super().__init__(config, forcing_shapes, u_scale)
+        self.func = _ODEFunc(self)
+
+    def increment(self, u, f):
+        import torchdiffeq
+
+        c = self.config
+        self.func.f = f
+        t = torch.tensor([0.0, c.interval], dtype=u.dtype, device=u.device)
+        solver = torchdiffeq.odeint_adjoint if c.adjoint else torchdiffeq.odeint
+        kwargs: dict[str, Any] = {"method": c.method}
+        if c.method == "rk4":
+            kwargs["options"] = {"step_size": c.step_size}
+        else:
+            kwargs.update(rtol=c.rtol, atol=c.atol)
+        if c.adjoint:
+            kwargs["adjoint_params"] = tuple(self.func.parameters())
+        out = solver(self.func, u, t, **kwargs)[-1]
+        self.func.f = None
+        return out - u
+
+
+class ConvSurrogate(Surrogate):
+    """u_next = u + G([u, f]) with G periodic convolutions: exactly shift-equivariant."""
+
+    config_class = ConvConfig
+
+    def __init__(self, config: ConvConfig, forcing_shapes, u_scale: float = 1.0) -> None:
+        super().__init__(config, forcing_shapes, u_scale)
+        layers: list[nn.Module] = []
+        channels = 2
+        for _ in range(config.depth):
+            layers += [nn.Conv1d(channels, config.width, config.kernel_size, padding="same", padding_mode="circular"), nn.GELU()]
+            channels = config.width
+        last = nn.Conv1d(channels, 1, config.kernel_size, padding="same", padding_mode="circular")
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        layers.append(last)
+        self.net = nn.Sequential(*layers)
+
+    def increment(self, u, f):
+        lead = u.shape[:-1]
+        x = torch.stack([u / self.u_scale, f / self.f_scale], dim=-2).reshape(-1, 2, self.config.N)
+        return self.u_scale * self.net(x).reshape(*lead, self.config.N)
+
+
+#: family name -> (config class, model class)
+FAMILIES: dict[str, tuple[type[SurrogateConfig], type[Surrogate]]] = {
+    "resnet": (ResNetConfig, ResNetSurrogate),
+    "node": (NODEConfig, NODESurrogate),
+    "conv": (ConvConfig, ConvSurrogate),
+}
+
+
+def make_config(family: str, **kwargs: Any) -> SurrogateConfig:
+    """The config of ``family`` from plain keywords (unknown keys are an error naming them)."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {family!r}")
+    cls = FAMILIES[family][0]
+    names = {f.name for f in fields(cls)}
+    unknown = set(kwargs) - names
+    if unknown:
+        raise ValueError(f"unknown {family} config keys {sorted(unknown)}; allowed: {sorted(names)}")
+    return cls(**kwargs)
+
+
+def build_model(config: SurrogateConfig, forcing_shapes: np.ndarray, u_scale: float = 1.0) -> Surrogate:
+    """The model of ``config``'s family."""
+    return FAMILIES[config.family][1](config, forcing_shapes, u_scale)
+
+
+def config_from_dict(data: dict[str, Any]) -> SurrogateConfig:
+    """Inverse of :meth:`SurrogateConfig.to_dict`."""
+    data = dict(data)
+    family = data.pop("family", None)
+    return make_config(family, **data)
+
+
+__all__ = [
+    "FAMILIES",
+    "ConvConfig",
+    "ConvSurrogate",
+    "NODEConfig",
+    "NODESurrogate",
+    "ResNetConfig",
+    "ResNetSurrogate",
+    "Surrogate",
+    "SurrogateConfig",
+    "build_model",
+    "config_from_dict",
+    "make_config",
+]
+
