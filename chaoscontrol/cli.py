@@ -85,6 +85,25 @@ def _dataset_generate(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _surrogate_train(ns: argparse.Namespace) -> int:
+    from chaoscontrol.agents.robustness import parse_json_kwargs
+    from chaoscontrol.surrogates.train import TrainArgs, train_surrogate
+
+    try:
+        args = TrainArgs(
+            family=ns.model, data=ns.data, out=ns.out, model_kwargs=parse_json_kwargs("--model-kwargs", ns.model_kwargs),
+            horizon=ns.horizon, warmup_epochs=ns.warmup_epochs, epochs=ns.epochs, windows_per_epoch=ns.windows_per_epoch,
+            batch_size=ns.batch_size, lr=ns.lr, clip_grad=ns.clip_grad, patience=ns.patience, seed=ns.seed,
+            max_minutes=ns.max_minutes, progress=not ns.no_progress,
+        )
+        path = train_surrogate(args, resume=ns.resume)
+    except ValueError as exc:
+        print(f"chaoscontrol surrogate train: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``chaoscontrol`` command."""
     parser = argparse.ArgumentParser(prog="chaoscontrol", description="Learning to control chaotic PDEs.")
@@ -139,6 +158,27 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--batch", type=int, default=64, help="trajectories simulated together (default: %(default)s)")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     gen.set_defaults(func=_dataset_generate)
+
+    sur = sub.add_parser("surrogate", help="learned surrogates of the dynamics")
+    sur_sub = sur.add_subparsers(dest="surrogate_command", required=True)
+    tr = sur_sub.add_parser("train", help="train a surrogate on a dataset (resumable)")
+    tr.add_argument("--model", default="node", help="family: resnet, node, conv (default: %(default)s)")
+    tr.add_argument("--data", required=True, help="dataset .h5 (from `chaoscontrol dataset generate`)")
+    tr.add_argument("--out", required=True, help="run folder (model.pt, checkpoint.pt, history.json, tb/)")
+    tr.add_argument("--model-kwargs", default=None, help='JSON config keys of the family, e.g. \'{"width": 64}\'')
+    tr.add_argument("--horizon", type=int, default=8, help="rollout loss horizon (default: %(default)s)")
+    tr.add_argument("--warmup-epochs", type=int, default=2, help="one-step epochs first (default: %(default)s)")
+    tr.add_argument("--epochs", type=int, default=50, help="maximum epochs (default: %(default)s)")
+    tr.add_argument("--windows-per-epoch", type=int, default=2048, help="(default: %(default)s)")
+    tr.add_argument("--batch-size", type=int, default=64, help="(default: %(default)s)")
+    tr.add_argument("--lr", type=float, default=1e-3, help="(default: %(default)s)")
+    tr.add_argument("--clip-grad", type=float, default=1.0, help="(default: %(default)s)")
+    tr.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs (default: %(default)s)")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--max-minutes", type=float, default=None, help="wall-time budget")
+    tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    tr.set_defaults(func=_surrogate_train)
     return parser
 
 

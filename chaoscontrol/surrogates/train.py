@@ -1,0 +1,247 @@
+"""Training of surrogates on trajectory datasets, with checkpoints that resume.
+
+Loss: after ``warmup_epochs`` of one-step training, a multi-step rollout loss
+over ``horizon`` control intervals,
+
+    loss = (1/H) sum_{k=1..H} < (u_model_k - u_true_k)^2 > / rms(u)^2,
+
+the model fed its own predictions (teacher forcing only at k = 0). Adam with a
+cosine learning-rate schedule, gradient-norm clipping, early stopping on the
+validation rollout loss, a progress bar and TensorBoard logs (``OUT/tb``).
+
+Files in ``OUT``:
+
+- ``model.pt``: the best model so far, ``{"config", "state_dict", "env_config",
+  "normalisation"}`` (plain values and tensors: ``torch.load(..., weights_only=True)``);
+- ``checkpoint.pt``: the latest state (model, optimiser, schedule, epoch, best
+  loss, generator states) from which ``resume=True`` continues;
+- ``history.json``: losses per epoch; ``args.json``: the arguments.
+
+All are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.surrogates.dataset import TrajectoryData, config_differences, load_dataset
+from chaoscontrol.surrogates.models import FAMILIES, Surrogate, build_model, config_from_dict, make_config
+
+CHECKPOINT_KEYS = ("config", "state_dict", "env_config", "normalisation")
+
+
+@dataclass(frozen=True)
+class TrainArgs:
+    """Arguments of ``chaoscontrol surrogate train``."""
+
+    family: str = "node"
+    """Model family (``resnet``, ``node``, ``conv``)."""
+    data: str = "data/ks_random.h5"
+    """Dataset (HDF5) with train and validation splits."""
+    out: str = "runs/surrogate"
+    """Output folder."""
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keywords of the family's config (width, depth, ...)."""
+    horizon: int = 8
+    """Rollout length of the multi-step loss (control intervals)."""
+    warmup_epochs: int = 2
+    """Epochs of one-step loss before the rollout loss."""
+    epochs: int = 50
+    """Maximum epochs."""
+    windows_per_epoch: int = 2048
+    """Training windows drawn per epoch."""
+    batch_size: int = 64
+    """Windows per gradient step."""
+    lr: float = 1e-3
+    """Initial learning rate (cosine decay to lr / 100)."""
+    clip_grad: float = 1.0
+    """Gradient-norm clipping."""
+    patience: int = 10
+    """Early stopping: epochs without a better validation loss."""
+    seed: int = 0
+    """Seed of initialisation and sampling."""
+    max_minutes: float | None = None
+    """Stop after this wall time (the best model is kept)."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {self.family!r}")
+        for name in ("horizon", "epochs", "windows_per_epoch", "batch_size", "patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs must be an integer >= 0, got {self.warmup_epochs!r}")
+        for name in ("lr", "clip_grad"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes must be positive or None, got {self.max_minutes!r}")
+        make_config(self.family, **self.model_kwargs)  # unknown keys fail here
+
+
+def _windows(data: TrajectoryData, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """All windows of ``length`` intervals: states (W, length + 1, N), actions (W, length, n_act)."""
+    t, s1, _ = data.states.shape
+    if s1 - 1 < length:
+        raise ValueError(f"trajectories have {s1 - 1} steps, fewer than the horizon {length}")
+    starts = [(i, k) for i in range(t) for k in range(s1 - length)]
+    states = np.stack([data.states[i, k : k + length + 1] for i, k in starts])
+    actions = np.stack([data.actions[i, k : k + length] for i, k in starts])
+    return torch.as_tensor(states, dtype=torch.float32), torch.as_tensor(actions, dtype=torch.float32)
+
+
+def rollout_loss(model: Surrogate, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Mean squared rollout error over the window, in units of rms(u)^2."""
+    pred = model.rollout(states[:, 0], actions)[:, 1:]
+    return torch.mean((pred - states[:, 1:]) ** 2) / model.u_scale**2
+
+
+def save_surrogate(model: Surrogate, env_config: dict[str, Any], path: str | Path) -> None:
+    """Write ``{"config", "state_dict", "env_config", "normalisation"}`` atomically."""
+    payload = {
+        "config": model.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "env_config": env_config,
+        "normalisation": {"u_scale": float(model.u_scale)},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = None) -> tuple[Surrogate, dict[str, Any]]:
+    """Load a surrogate checkpoint (``weights_only=True``); returns (model in eval mode, its env config).
+
+    :raises ValueError: naming the file: missing, unreadable, not a surrogate checkpoint, unknown family,
+        or trained on another configuration (says which keys differ).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"surrogate checkpoint {str(path)!r} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to read is the file's fault
+        raise ValueError(f"surrogate checkpoint {str(path)!r} is not readable: {exc}") from exc
+    if not isinstance(payload, dict) or any(k not in payload for k in CHECKPOINT_KEYS):
+        raise ValueError(f"surrogate checkpoint {str(path)!r} lacks the keys {list(CHECKPOINT_KEYS)}")
+    family = payload["config"].get("family")
+    if family not in FAMILIES:
+        raise ValueError(f"surrogate checkpoint {str(path)!r} has unknown family {family!r}; known: {sorted(FAMILIES)}")
+    env_config = payload["env_config"]
+    if expect_env_config is not None:
+        diffs = config_differences(expect_env_config, env_config)
+        if diffs:
+            raise ValueError(f"surrogate checkpoint {str(path)!r} was trained on another configuration: " + "; ".join(diffs))
+    config = config_from_dict(payload["config"])
+    shapes = payload["state_dict"]["forcing_shapes"].numpy()
+    model = build_model(config, shapes, payload["normalisation"]["u_scale"])
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, env_config
+
+
+def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
+    """Train (or resume) a surrogate; returns the path of the best model (``OUT/model.pt``)."""
+    from torch.utils.tensorboard import SummaryWriter
+    from tqdm.auto import tqdm
+
+    from chaoscontrol.envs.ks_control import KSControlEnv
+    from chaoscontrol.envs.perturbations import attractor_rms
+
+    out = Path(args.out)
+    ckpt_path, model_path = out / "checkpoint.pt", out / "model.pt"
+    if resume and not ckpt_path.is_file():
+        raise ValueError(f"cannot resume: {str(ckpt_path)!r} does not exist")
+    train = load_dataset(args.data, "train")
+    val = load_dataset(args.data, "validation")
+    if val.states.shape[0] == 0:
+        raise ValueError(f"dataset file {args.data!r} has no validation trajectories")
+    env_kwargs = train.env_config
+    probe = KSControlEnv(
+        L=env_kwargs["L"], N=env_kwargs["N"], dt=env_kwargs["dt"], frame_skip=env_kwargs["frame_skip"],
+        actuators=env_kwargs["actuators"], actuator_width=env_kwargs["actuator_width"], max_forcing=env_kwargs["max_forcing"],
+    )
+    cfg = probe.config
+    config = make_config(
+        args.family, **{"N": cfg.N, "n_actuators": probe.action_space.shape[0], "interval": probe.frame_skip * cfg.dt, **args.model_kwargs}
+    )
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    model = build_model(config, probe.forcing_fields(np.eye(probe.action_space.shape[0])), attractor_rms(cfg.L, cfg.N, cfg.dt))
+    optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=args.epochs, eta_min=args.lr / 100)
+    start_epoch, best, stale, history = 0, math.inf, 0, []
+    if resume:
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        if state["args"]["family"] != args.family or state["args"]["data"] != args.data:
+            raise ValueError(f"{str(ckpt_path)!r} is from another run (family {state['args']['family']}, data {state['args']['data']})")
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        start_epoch, best, stale, history = state["epoch"], state["best"], state["stale"], state["history"]
+        torch.set_rng_state(state["torch_rng"])
+        rng.bit_generator.state = state["numpy_rng"]
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "args.json", asdict(args))
+    writer = SummaryWriter(str(out / "tb"))
+    one_step = _windows(train, 1)
+    multi = _windows(train, args.horizon)
+    val_windows = _windows(val, args.horizon)
+    started = time.perf_counter()
+    bar = tqdm(range(start_epoch, args.epochs), desc=f"train {args.family}", disable=not args.progress)
+    for epoch in bar:
+        states, actions = one_step if epoch < args.warmup_epochs else multi
+        model.train()
+        picks = rng.choice(states.shape[0], size=min(args.windows_per_epoch, states.shape[0]), replace=False)
+        losses = []
+        for first in range(0, picks.size, args.batch_size):
+            idx = torch.as_tensor(picks[first : first + args.batch_size])
+            loss = rollout_loss(model, states[idx], actions[idx])
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+            optimiser.step()
+            losses.append(loss.item())
+        schedule.step()
+        model.eval()
+        with torch.no_grad():
+            val_loss = float(rollout_loss(model, *val_windows))
+        train_loss = float(np.mean(losses))
+        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": schedule.get_last_lr()[0]})
+        writer.add_scalar("loss/train", train_loss, epoch + 1)
+        writer.add_scalar("loss/validation", val_loss, epoch + 1)
+        bar.set_postfix(train=f"{train_loss:.3g}", val=f"{val_loss:.3g}")
+        if not math.isfinite(val_loss):
+            stale = args.patience
+        elif val_loss < best and epoch >= args.warmup_epochs - 1:
+            best, stale = val_loss, 0
+            save_surrogate(model, train.env_config, model_path)
+        else:
+            stale += 1
+        state = {
+            "args": asdict(args), "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+            "schedule": schedule.state_dict(), "epoch": epoch + 1, "best": best, "stale": stale, "history": history,
+            "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
+        }
+        with atomic_path(ckpt_path) as tmp:
+            torch.save(state, tmp)
+        write_json_atomic(out / "history.json", history)
+        if stale >= args.patience:
+            break
+        if args.max_minutes is not None and time.perf_counter() - started > 60 * args.max_minutes:
+            break
+    writer.close()
+    if not model_path.exists():
+        save_surrogate(model, train.env_config, model_path)
+    return model_path
