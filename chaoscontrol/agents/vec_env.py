@@ -80,10 +80,8 @@ class KSVecEnv(VecEnv):
         obs, rewards, terminated, truncated, info_arrays = self.engine.step(self._actions)
         self._actions = None
         dones = terminated | truncated
+        info_arrays["TimeLimit.truncated"] = truncated & ~terminated
         infos = _info_dicts(info_arrays, self.num_envs)
-        time_limit = (truncated & ~terminated).tolist()
-        for i in range(self.num_envs):
-            infos[i]["TimeLimit.truncated"] = time_limit[i]
         if dones.any():
             idx = np.flatnonzero(dones)
             for i in idx:
@@ -143,6 +141,8 @@ def _info_dicts(info_arrays: dict[str, Any], num_envs: int) -> list[dict[str, An
     keys = [k for k in info_arrays if not k.startswith("_") and k not in ("reset", "final_obs", "final_info")]
     columns = [np.asarray(info_arrays[k]).tolist() for k in keys]
     masks = [info_arrays.get(f"_{k}") for k in keys]
+    if all(m is None or m.all() for m in masks):  # the common case: every env has every key
+        return [dict(zip(keys, row)) for row in zip(*columns)] if keys else [{} for _ in range(num_envs)]
     out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
     for key, column, mask in zip(keys, columns, masks):
         for i in range(num_envs):
