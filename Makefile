@@ -28,6 +28,7 @@ test: $(STAMP)
 ## Speed figures (see docs/performance.md)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_solver.py
+	$(PY) benchmarks/bench_vector.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -233,7 +233,7 @@ class KSControlEnv(gym.Env):
         if self.render_mode is not None:
             self._history.append(self._u.copy())
         info = self.reset_info(self._v, self._u)
-        return self._observe(blowup=True), info  # clipped: a random start may exceed a small threshold
+        return self.observe_states(self._u, True), info  # clipped: a random start may exceed a small threshold
 
     # -- pieces of reset shared with the batched environments (chaoscontrol.envs.ks_vector)
 
@@ -312,7 +312,7 @@ class KSControlEnv(gym.Env):
             info["target_distance"] = -reward
         if self.render_mode is not None:
             self._history.append(self._u.copy())
-        return self._observe(blowup), reward, blowup, False, info
+        return self.observe_states(self._u, blowup), reward, blowup, False, info
 
     def render(self) -> np.ndarray | None:
         if self.render_mode is None:
@@ -332,12 +332,8 @@ class KSControlEnv(gym.Env):
 
     # ------------------------------------------------------------------ helpers
 
-    def _observe(self, blowup: bool = False) -> np.ndarray:
-        """Observation of the current state, inside the observation space even after a blow-up."""
-        return self.observe_states(self._u, blowup)
-
     def observe_states(self, u: np.ndarray, clip: bool | np.ndarray) -> np.ndarray:
-        """Observations of grid states ``u`` (..., N) as float32 (..., n_obs).
+        """Observations of grid states ``u`` (..., N) as float32 (..., n_obs), C-contiguous.
 
         Rows flagged by ``clip`` (after a blow-up) have NaN set to 0 and are
         clipped into the observation space; off-grid sensors are always clipped
@@ -346,15 +342,16 @@ class KSControlEnv(gym.Env):
         if self.observe == "full":
             obs = u.astype(np.float32)
         elif self._sensor_index is not None:
-            obs = np.ascontiguousarray(u[..., self._sensor_index], dtype=np.float32)
+            picked = u[self._sensor_index] if u.ndim == 1 else u[:, self._sensor_index]
+            obs = np.ascontiguousarray(picked, dtype=np.float32)
         else:
             obs = (u @ self._sensor_matrix.T).astype(np.float32)
             clip = True
-        if np.any(clip):
-            b = self.blowup_threshold
-            fixed = np.clip(np.nan_to_num(obs, nan=0.0), -b, b)
-            obs = fixed if np.ndim(clip) == 0 else np.where(np.asarray(clip)[:, None], fixed, obs)
-        return obs
+        if clip is False or (clip is not True and not clip.any()):
+            return obs
+        b = self.blowup_threshold
+        fixed = np.clip(np.nan_to_num(obs, nan=0.0), -b, b)
+        return fixed if clip is True else np.where(np.asarray(clip)[:, None], fixed, obs)
 
     def _target_distance(self, u: np.ndarray) -> float:
         """rms(u - u*) for the target objective."""
