@@ -98,7 +98,11 @@ class KSControlEnv(gym.Env):
     ``gym.make("KS-Control-v0", L=22.0, N=64, dt=0.05, frame_skip=5, actuators=4,
     sensors=8, actuator_width=0.4, max_forcing=0.5, objective="dissipation",
     target=None, observe="sensors", burn_in=100.0, blowup_threshold=100.0,
-    blowup_penalty=1000.0, render_mode=None, render_history=200)``.
+    blowup_penalty=1000.0, render_mode=None, render_history=200, surrogate=None)``.
+    ``surrogate`` (a checkpoint of ``chaoscontrol surrogate train``) replaces the
+    solver by the learned model for every step (resets still start on the true
+    attractor); it must come from the same L, N, dt, frame_skip, actuators and
+    max_forcing, and a diverging surrogate ends the episode as a blow-up.
     ``actuators`` and ``sensors`` take a count or a sequence of positions in
     [0, L). ``target`` (``"E1"``, ``"E2"``, ``"E3"`` or an array) is only for
     ``objective="target"``, where it defaults to ``"E1"``. Invalid arguments
@@ -131,6 +135,7 @@ class KSControlEnv(gym.Env):
         blowup_penalty: float = 1000.0,
         render_mode: str | None = None,
         render_history: int = 200,
+        surrogate: str | None = None,
     ) -> None:
         self.config = KSConfig(L=_positive("L", L), N=N, dt=_positive("dt", dt))
         if isinstance(frame_skip, bool) or not isinstance(frame_skip, (int, np.integer)) or frame_skip < 1:
@@ -176,6 +181,15 @@ class KSControlEnv(gym.Env):
         self._u = np.zeros(cfg.N, dtype=np.float64)
         self._diag = np.zeros(N_DIAG, dtype=np.float64)
         self._zero_forcing = np.zeros(cfg.n_modes, dtype=np.complex128)
+        self.surrogate = None if surrogate is None else str(surrogate)
+        self._dynamics = None
+        if surrogate is not None:  # torch is imported only here
+            from chaoscontrol.surrogates.backend import SurrogateDynamics
+
+            try:
+                self._dynamics = SurrogateDynamics(str(surrogate), self.config_dict())
+            except ValueError as exc:
+                raise ValueError(f"surrogate: {exc}") from exc
         self._t = 0.0
         self._dt_step = self.frame_skip * cfg.dt
         self._history: deque[np.ndarray] = deque(maxlen=int(render_history))
@@ -199,6 +213,7 @@ class KSControlEnv(gym.Env):
             "burn_in": self.burn_in,
             "blowup_threshold": self.blowup_threshold,
             "blowup_penalty": self.blowup_penalty,
+            "surrogate": self.surrogate,
         }
 
     def forcing_fields(self, actions: np.ndarray) -> np.ndarray:
@@ -286,7 +301,14 @@ class KSControlEnv(gym.Env):
         a = np.asarray(action, dtype=np.float64)
         if a.shape != self.action_space.shape:
             raise ValueError(f"action must have shape {self.action_space.shape}, got {a.shape}")
-        if not ks_control_interval(
+        if self._dynamics is not None:
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"action must be finite (no NaN or inf), got {action!r}")
+            self._u = self._dynamics.advance(
+                self._u[None], a[None], self._forcing_basis, self.max_forcing, self._k, self._diag[None]
+            )[0]
+            self._v = np.fft.rfft(self._u)
+        elif not ks_control_interval(
             self._v, a, self._forcing_basis, self.max_forcing, self._coeffs, self.frame_skip, self._k, self._u, self._diag
         ):
             raise ValueError(f"action must be finite (no NaN or inf), got {action!r}")

@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from chaoscontrol.envs.ks_control import KSControlEnv
-from chaoscontrol.solvers.control import DIAG_MAX_ABS_U, N_DIAG, ks_control_interval_batch
+from chaoscontrol.solvers.control import DIAG_MAX_ABS_U, N_DIAG, first_nonfinite_row, ks_control_interval_batch
 from chaoscontrol.solvers.diagnostics import rms_distance_rows
 from chaoscontrol.solvers.ks import ks_etdrk4_steps_batch
 
@@ -175,10 +175,16 @@ class KSControlVectorEnv(VectorEnv):
         if resetting.any():
             a = a.copy()
             a[resetting] = 0.0  # ignored: these envs are reset below
-        bad = ks_control_interval_batch(
-            self._v, a, self.template._forcing_basis, self.template.max_forcing, self.template._coeffs,
-            self.template.frame_skip, self.template._k, self._u, self._diag,
-        )
+        t = self.template
+        if t._dynamics is not None:  # a learned surrogate instead of the solver
+            bad = first_nonfinite_row(a)
+            if bad < 0:
+                self._u = t._dynamics.advance(self._u, a, t._forcing_basis, t.max_forcing, t._k, self._diag)
+                self._v = np.fft.rfft(self._u, axis=-1)
+        else:
+            bad = ks_control_interval_batch(
+                self._v, a, t._forcing_basis, t.max_forcing, t._coeffs, t.frame_skip, t._k, self._u, self._diag
+            )
         if bad >= 0:
             raise ValueError(f"actions of env {bad} must be finite (no NaN or inf), got {a[bad]!r}")
         self._t += self._dt_step
