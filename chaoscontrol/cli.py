@@ -104,6 +104,44 @@ def _surrogate_train(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_kwargs(ns: argparse.Namespace) -> dict:
+    return dict(n_initial=ns.n_initial, horizon_lyapunov=ns.horizon_lyapunov, free_time=ns.free_time, n_free=ns.n_free, seed=ns.seed)
+
+
+def _surrogate_evaluate(ns: argparse.Namespace) -> int:
+    from chaoscontrol.surrogates.evaluate import EvaluateArgs, evaluate_surrogate
+
+    try:
+        report = evaluate_surrogate(EvaluateArgs(model=ns.model, out=ns.out, **_evaluate_kwargs(ns)), progress=not ns.no_progress)
+    except ValueError as exc:
+        print(f"chaoscontrol surrogate evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"VPT median {report['vpt_lyapunov_median']:.2f} Lyapunov times, blow-ups {report['blowup_fraction']:.0%}; "
+          f"wrote {ns.out}/report.md and report.json")
+    return 0
+
+
+def _surrogate_compare(ns: argparse.Namespace) -> int:
+    from chaoscontrol.surrogates.evaluate import compare_surrogates
+
+    try:
+        compare_surrogates(ns.models, ns.out, progress=not ns.no_progress, **_evaluate_kwargs(ns))
+    except ValueError as exc:
+        print(f"chaoscontrol surrogate compare: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {ns.out}/compare.md and compare.png")
+    return 0
+
+
+def _add_evaluate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n-initial", type=int, default=100, help="initial conditions (default: %(default)s)")
+    p.add_argument("--horizon-lyapunov", type=float, default=8.0, help="error-growth runs, Lyapunov times (default: %(default)s)")
+    p.add_argument("--free-time", type=float, default=1000.0, help="free-run length, time units (default: %(default)s)")
+    p.add_argument("--n-free", type=int, default=100, help="free runs per forcing (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``chaoscontrol`` command."""
     parser = argparse.ArgumentParser(prog="chaoscontrol", description="Learning to control chaotic PDEs.")
@@ -179,6 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     tr.set_defaults(func=_surrogate_train)
+
+    ev = sur_sub.add_parser("evaluate", help="surrogate vs truth: prediction time, free runs, rewards, speed")
+    ev.add_argument("--model", required=True, help="checkpoint (model.pt)")
+    ev.add_argument("--out", required=True, help="output folder (report.md, report.json, PNGs)")
+    _add_evaluate_options(ev)
+    ev.set_defaults(func=_surrogate_evaluate)
+
+    cmp_ = sur_sub.add_parser("compare", help="several checkpoints in one table and one figure")
+    cmp_.add_argument("models", nargs="+", help="checkpoints")
+    cmp_.add_argument("--out", required=True, help="output folder (compare.md, compare.png)")
+    _add_evaluate_options(cmp_)
+    cmp_.set_defaults(func=_surrogate_compare)
     return parser
 
 
