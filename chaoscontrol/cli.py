@@ -93,7 +93,8 @@ def _surrogate_train(ns: argparse.Namespace) -> int:
         args = TrainArgs(
             family=ns.model, data=ns.data, out=ns.out, model_kwargs=parse_json_kwargs("--model-kwargs", ns.model_kwargs),
             horizon=ns.horizon, warmup_epochs=ns.warmup_epochs, epochs=ns.epochs, windows_per_epoch=ns.windows_per_epoch,
-            batch_size=ns.batch_size, lr=ns.lr, clip_grad=ns.clip_grad, patience=ns.patience, seed=ns.seed,
+            batch_size=ns.batch_size, lr=ns.lr, schedule_epochs=ns.schedule_epochs, clip_grad=ns.clip_grad,
+            patience=ns.patience, seed=ns.seed,
             max_minutes=ns.max_minutes, progress=not ns.no_progress,
         )
         path = train_surrogate(args, resume=ns.resume)
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--windows-per-epoch", type=int, default=2048, help="(default: %(default)s)")
     tr.add_argument("--batch-size", type=int, default=64, help="(default: %(default)s)")
     tr.add_argument("--lr", type=float, default=1e-3, help="(default: %(default)s)")
+    tr.add_argument("--schedule-epochs", type=int, default=50, help="cosine lr decay length in epochs (default: %(default)s)")
     tr.add_argument("--clip-grad", type=float, default=1.0, help="(default: %(default)s)")
     tr.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs (default: %(default)s)")
     tr.add_argument("--seed", type=int, default=0)

@@ -82,6 +82,14 @@ class DatasetSpec:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+        if not isinstance(self.env_kwargs, dict):
+            raise ValueError(f"env_kwargs must be a dict, got {type(self.env_kwargs).__name__}")
+        from chaoscontrol.envs.ks_control import KSControlEnv
+
+        try:
+            KSControlEnv(**self.env_kwargs)  # bad keys or values fail here, before any work
+        except TypeError as exc:
+            raise ValueError(f"env_kwargs: {exc}") from exc
         f = tuple(self.fractions)
         if len(f) != 3 or any(not (math.isfinite(x) and x >= 0) for x in f) or abs(sum(f) - 1.0) > 1e-9:
             raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {self.fractions!r}")
@@ -106,7 +114,8 @@ class _ActionProcess:
         self.spec = spec
         self.b = venv.num_envs
         self.n_act = venv.single_action_space.shape[0]
-        self.rng = np.random.default_rng([spec.seed, first, 1])
+        # one generator per trajectory: the data do not depend on how trajectories are batched
+        self.rngs = [np.random.default_rng([spec.seed, first + i, 1]) for i in range(self.b)]
         self.dt = venv.template.frame_skip * venv.template.config.dt
         self.current = np.zeros((self.b, self.n_act))
         self.model = None
@@ -123,12 +132,12 @@ class _ActionProcess:
             return self.current
         if kind == "random":
             if step % self.spec.hold == 0:
-                self.current = self.rng.uniform(-1.0, 1.0, (self.b, self.n_act))
+                self.current = np.stack([rng.uniform(-1.0, 1.0, self.n_act) for rng in self.rngs])
             return self.current
         if kind == "ou":
             if step > 0:
                 theta, sigma = self.spec.ou_theta, self.spec.ou_sigma
-                noise = self.rng.standard_normal((self.b, self.n_act))
+                noise = np.stack([rng.standard_normal(self.n_act) for rng in self.rngs])
                 self.current = np.clip(self.current - theta * self.current * self.dt + sigma * math.sqrt(self.dt) * noise, -1, 1)
             return self.current
         return np.asarray(self.model.predict(obs, deterministic=True)[0], dtype=np.float64)

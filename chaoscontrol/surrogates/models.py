@@ -94,8 +94,12 @@ class NODEConfig(SurrogateConfig):
         super().__post_init__()
         if self.method not in ("rk4", "dopri5"):
             raise ValueError(f"method must be 'rk4' or 'dopri5', got {self.method!r}")
-        if not (self.step_size > 0):
-            raise ValueError(f"step_size must be positive, got {self.step_size!r}")
+        for name in ("step_size", "rtol", "atol"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be positive and finite, got {value!r}")
+        if not isinstance(self.adjoint, bool):
+            raise ValueError(f"adjoint must be True or False, got {self.adjoint!r}")
 
 
 @dataclass(frozen=True)

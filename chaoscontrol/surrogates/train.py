@@ -6,7 +6,7 @@ over ``horizon`` control intervals,
     loss = (1/H) sum_{k=1..H} < (u_model_k - u_true_k)^2 > / rms(u)^2,
 
 the model fed its own predictions (teacher forcing only at k = 0). Adam with a
-cosine learning-rate schedule, gradient-norm clipping, early stopping on the
+cosine learning-rate schedule over ``schedule_epochs`` (:func:`learning_rate`), gradient-norm clipping, early stopping on the
 validation rollout loss, a progress bar and TensorBoard logs (``OUT/tb``).
 
 Files in ``OUT``:
@@ -62,7 +62,11 @@ class TrainArgs:
     batch_size: int = 64
     """Windows per gradient step."""
     lr: float = 1e-3
-    """Initial learning rate (cosine decay to lr / 100)."""
+    """Initial learning rate."""
+    schedule_epochs: int = 50
+    """Cosine decay of the learning rate to lr / 100 over this many epochs, then constant.
+
+    Independent of ``epochs``, so that resuming with more epochs continues the same schedule."""
     clip_grad: float = 1.0
     """Gradient-norm clipping."""
     patience: int = 10
@@ -77,7 +81,7 @@ class TrainArgs:
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {self.family!r}")
-        for name in ("horizon", "epochs", "windows_per_epoch", "batch_size", "patience"):
+        for name in ("horizon", "epochs", "windows_per_epoch", "batch_size", "patience", "schedule_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -151,6 +155,13 @@ def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = 
     return model, env_config
 
 
+def learning_rate(args: TrainArgs, epoch: int) -> float:
+    """Cosine decay from lr to lr / 100 over ``schedule_epochs`` epochs (0-based ``epoch``), then constant."""
+    low = args.lr / 100.0
+    x = min(epoch, args.schedule_epochs) / args.schedule_epochs
+    return low + (args.lr - low) * 0.5 * (1.0 + math.cos(math.pi * x))
+
+
 def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     """Train (or resume) a surrogate; returns the path of the best model (``OUT/model.pt``)."""
     from torch.utils.tensorboard import SummaryWriter
@@ -180,7 +191,6 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     rng = np.random.default_rng(args.seed)
     model = build_model(config, probe.forcing_fields(np.eye(probe.action_space.shape[0])), attractor_rms(cfg.L, cfg.N, cfg.dt))
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=args.epochs, eta_min=args.lr / 100)
     start_epoch, best, stale, history = 0, math.inf, 0, []
     if resume:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -188,7 +198,6 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
             raise ValueError(f"{str(ckpt_path)!r} is from another run (family {state['args']['family']}, data {state['args']['data']})")
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
         start_epoch, best, stale, history = state["epoch"], state["best"], state["stale"], state["history"]
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = state["numpy_rng"]
@@ -202,6 +211,9 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     bar = tqdm(range(start_epoch, args.epochs), desc=f"train {args.family}", disable=not args.progress)
     for epoch in bar:
         states, actions = one_step if epoch < args.warmup_epochs else multi
+        lr = learning_rate(args, epoch)
+        for group in optimiser.param_groups:
+            group["lr"] = lr
         model.train()
         picks = rng.choice(states.shape[0], size=min(args.windows_per_epoch, states.shape[0]), replace=False)
         losses = []
@@ -213,12 +225,11 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
             optimiser.step()
             losses.append(loss.item())
-        schedule.step()
         model.eval()
         with torch.no_grad():
             val_loss = float(rollout_loss(model, *val_windows))
         train_loss = float(np.mean(losses))
-        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": schedule.get_last_lr()[0]})
+        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr})
         writer.add_scalar("loss/train", train_loss, epoch + 1)
         writer.add_scalar("loss/validation", val_loss, epoch + 1)
         bar.set_postfix(train=f"{train_loss:.3g}", val=f"{val_loss:.3g}")
@@ -231,7 +242,7 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
             stale += 1
         state = {
             "args": asdict(args), "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-            "schedule": schedule.state_dict(), "epoch": epoch + 1, "best": best, "stale": stale, "history": history,
+            "epoch": epoch + 1, "best": best, "stale": stale, "history": history,
             "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
         }
         with atomic_path(ckpt_path) as tmp:

@@ -1,0 +1,213 @@
+"""Training and checkpoints: files, load round trip, weights_only payload, resume, refusals, argument validation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import chaoscontrol.surrogates.train as train_mod
+from chaoscontrol.envs.ks_control import KSControlEnv
+from chaoscontrol.surrogates.models import build_model, config_from_dict, make_config
+from chaoscontrol.surrogates.train import CHECKPOINT_KEYS, TrainArgs, load_surrogate, save_surrogate, train_surrogate
+
+from .conftest import TINY, perturb_last_layer, tiny_args
+
+
+def test_train_writes_files(trained_dir):
+    for name in ("model.pt", "checkpoint.pt", "history.json", "args.json"):
+        assert (trained_dir / name).is_file(), name
+    history = json.loads((trained_dir / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    for h in history:
+        assert math.isfinite(h["train_loss"]) and math.isfinite(h["val_loss"]) and h["lr"] > 0
+    assert json.loads((trained_dir / "args.json").read_text())["family"] == "conv"
+    assert not [p for p in trained_dir.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".")]
+
+
+def test_model_file_is_weights_only_with_exact_keys(model_path, dataset_path):
+    payload = torch.load(model_path, map_location="cpu", weights_only=True)
+    assert set(payload) == set(CHECKPOINT_KEYS) == {"config", "state_dict", "env_config", "normalisation"}
+    assert payload["config"]["family"] == "conv" and payload["config"]["width"] == 16
+    assert payload["env_config"]["L"] == 22.0
+    assert payload["normalisation"]["u_scale"] > 0
+    assert all(isinstance(v, torch.Tensor) for v in payload["state_dict"].values())
+
+
+def test_load_surrogate_matches_payload(model_path):
+    model, env_config = load_surrogate(model_path)
+    assert not model.training
+    payload = torch.load(model_path, map_location="cpu", weights_only=True)
+    assert env_config == payload["env_config"]
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, payload["state_dict"][k], rtol=0, atol=0)
+    twin = build_model(config_from_dict(payload["config"]), payload["state_dict"]["forcing_shapes"].numpy(), payload["normalisation"]["u_scale"])
+    twin.load_state_dict(payload["state_dict"])
+    g = torch.Generator().manual_seed(0)
+    u, a = torch.randn(3, 64, generator=g), torch.rand(3, 4, generator=g) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(model(u, a), twin(u, a), rtol=0, atol=0)
+    # the trained model is not the identity any more
+    with torch.no_grad():
+        assert not torch.allclose(model(u, a), u, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["resnet", "node", "conv"])
+def test_save_load_round_trip(tmp_path, family):
+    env = KSControlEnv()
+    torch.manual_seed(0)
+    model = build_model(make_config(family, **TINY), env.forcing_fields(np.eye(4)), 1.3)
+    perturb_last_layer(model)
+    path = tmp_path / "m.pt"
+    save_surrogate(model, env.config_dict(), path)
+    loaded, cfg = load_surrogate(path, expect_env_config=env.config_dict())
+    assert loaded.config == model.config
+    assert float(loaded.u_scale) == pytest.approx(1.3)
+    g = torch.Generator().manual_seed(1)
+    u, a = torch.randn(4, 64, generator=g), torch.rand(4, 4, generator=g) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(u, a), model(u, a), rtol=0, atol=0)
+
+
+def _final_state(out):
+    return torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+
+
+def test_resume_after_interruption_equals_uninterrupted(dataset_path, tmp_path, monkeypatch):
+    full = tmp_path / "full"
+    train_surrogate(tiny_args(dataset_path, full, epochs=3))
+
+    # a run of 3 epochs killed after the checkpoint of epoch 2 was written
+    cut = tmp_path / "cut"
+    original = train_mod.write_json_atomic
+    calls = {"history": 0}
+
+    def write(path, data):
+        if str(path).endswith("history.json"):
+            calls["history"] += 1
+            if calls["history"] == 2:
+                raise KeyboardInterrupt
+        return original(path, data)
+
+    monkeypatch.setattr(train_mod, "write_json_atomic", write)
+    with pytest.raises(KeyboardInterrupt):
+        train_surrogate(tiny_args(dataset_path, cut, epochs=3))
+    monkeypatch.setattr(train_mod, "write_json_atomic", original)
+    assert _final_state(cut)["epoch"] == 2
+    torch.manual_seed(999)  # the global generator state must not matter on resume
+    np.random.seed(999)
+    train_surrogate(tiny_args(dataset_path, cut, epochs=3), resume=True)
+
+    history = json.loads((cut / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    ref = json.loads((full / "history.json").read_text())
+    for a, b in zip(history, ref):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-6)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-6)
+    sa, sb = _final_state(cut)["model"], _final_state(full)["model"]
+    for k in sb:
+        torch.testing.assert_close(sa[k], sb[k], rtol=1e-6, atol=1e-7)
+
+
+def test_resume_extending_epochs(dataset_path, tmp_path):
+    """Train 2 epochs, then resume to 3: history 1, 2, 3 and the same model as an uninterrupted 3-epoch run."""
+    two = tmp_path / "two"
+    train_surrogate(tiny_args(dataset_path, two, epochs=2))
+    train_surrogate(tiny_args(dataset_path, two, epochs=3), resume=True)
+    history = json.loads((two / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    full = tmp_path / "full"
+    train_surrogate(tiny_args(dataset_path, full, epochs=3))
+    ref = json.loads((full / "history.json").read_text())
+    assert [h["lr"] for h in history] == pytest.approx([h["lr"] for h in ref], rel=1e-9)
+    sa, sb = _final_state(two)["model"], _final_state(full)["model"]
+    for k in sb:
+        torch.testing.assert_close(sa[k], sb[k], rtol=1e-6, atol=1e-7)
+
+
+def test_resume_without_checkpoint_refused(dataset_path, tmp_path):
+    with pytest.raises(ValueError, match="checkpoint.pt"):
+        train_surrogate(tiny_args(dataset_path, tmp_path / "empty"), resume=True)
+
+
+def test_resume_from_another_family_refused(dataset_path, trained_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(trained_dir, out)
+    with pytest.raises(ValueError, match="another run"):
+        train_surrogate(tiny_args(dataset_path, out, family="resnet", epochs=3), resume=True)
+
+
+def test_mismatch_refused(model_path):
+    with pytest.raises(ValueError) as info:
+        load_surrogate(model_path, expect_env_config=KSControlEnv(L=20.0).config_dict())
+    msg = str(info.value)
+    assert str(model_path) in msg and "L" in msg and "20.0" in msg and "22.0" in msg
+    with pytest.raises(ValueError, match="frame_skip"):
+        load_surrogate(model_path, expect_env_config=KSControlEnv(frame_skip=4).config_dict())
+
+
+def test_unknown_family_refused(model_path, tmp_path):
+    payload = torch.load(model_path, map_location="cpu", weights_only=True)
+    payload["config"]["family"] = "transformer"
+    bad = tmp_path / "bad.pt"
+    torch.save(payload, bad)
+    with pytest.raises(ValueError) as info:
+        load_surrogate(bad)
+    assert "transformer" in str(info.value) and "bad.pt" in str(info.value)
+
+
+def test_missing_keys_refused(model_path, tmp_path):
+    payload = torch.load(model_path, map_location="cpu", weights_only=True)
+    del payload["normalisation"]
+    bad = tmp_path / "nokeys.pt"
+    torch.save(payload, bad)
+    with pytest.raises(ValueError, match="nokeys.pt"):
+        load_surrogate(bad)
+
+
+def test_missing_and_garbage_checkpoint_refused(tmp_path):
+    with pytest.raises(ValueError, match="nowhere.pt"):
+        load_surrogate(tmp_path / "nowhere.pt")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint at all" * 10)
+    with pytest.raises(ValueError, match="garbage.pt"):
+        load_surrogate(garbage)
+
+
+def test_horizon_longer_than_trajectories_refused(dataset_path, tmp_path):
+    with pytest.raises(ValueError, match="horizon"):
+        train_surrogate(tiny_args(dataset_path, tmp_path / "h", horizon=50))
+
+
+def test_missing_dataset_refused(tmp_path):
+    with pytest.raises(ValueError, match="nodata.h5"):
+        train_surrogate(tiny_args(tmp_path / "nodata.h5", tmp_path / "o"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"family": "mlp"}, "family"),
+        ({"horizon": 0}, "horizon"),
+        ({"epochs": 0}, "epochs"),
+        ({"windows_per_epoch": True}, "windows_per_epoch"),
+        ({"batch_size": 1.5}, "batch_size"),
+        ({"patience": -1}, "patience"),
+        ({"warmup_epochs": -1}, "warmup_epochs"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"clip_grad": -1.0}, "clip_grad"),
+        ({"max_minutes": 0.0}, "max_minutes"),
+        ({"max_minutes": float("nan")}, "max_minutes"),
+        ({"model_kwargs": {"bogus": 3}}, "bogus"),
+        ({"model_kwargs": {"width": 0}}, "width"),
+    ],
+)
+def test_train_args_bad_values(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        TrainArgs(**kwargs)
