@@ -33,7 +33,6 @@ timing; the garbage collector is off while timing; clocks are
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import gc
 import json
@@ -49,6 +48,8 @@ import gymnasium as gym
 import numba
 import numpy as np
 from rocket_fft import c2r, r2c
+
+from _common import benchmark_args, fmt, goal_text  # benchmarks/_common.py (the script's folder)
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.solvers.control import N_DIAG, ks_control_interval
@@ -398,28 +399,10 @@ def rows(b: Bench) -> list[tuple[str, str, str, int]]:
     ]
 
 
-def goal_text(key: str, median: float) -> tuple[str, str]:
-    if key not in GOALS:
-        return "", ""
-    op, thr = GOALS[key]
-    ok = median <= thr if op == "<=" else median >= thr
-    return f"{op} {thr:,.0f}", "PASS" if ok else "MISS"
-
-
-def fmt(x: float, dec: int) -> str:
-    return f"{x:,.{dec}f}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--repeats", type=int, default=None, help="repeats of every measurement (default 7; 3 with --quick)")
-    p.add_argument("--quick", action="store_true", help="smaller samples and 3 repeats (a few seconds)")
-    p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the results as JSON to PATH")
-    p.add_argument("--seed", type=int, default=0, help="seed of states and actions (default 0)")
-    args = p.parse_args(argv)
-    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 7)
-    if repeats < 1:
-        p.error("--repeats must be >= 1")
+    args, repeats = benchmark_args(__doc__, 7, "smaller samples and 3 repeats (a few seconds)", argv)
 
     t_start = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
@@ -455,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, label, unit, dec in rows(bench):
         s = samples[key]
         med, lo, hi = statistics.median(s), min(s), max(s)
-        goal, status = goal_text(key, med)
+        goal, status = goal_text(GOALS, key, med)
         line = f"{label:<50} {unit:<14} {fmt(med, dec):>10} {fmt(lo, dec):>10} {fmt(hi, dec):>10}   {goal:<9} {status}"
         print(line.rstrip())
         results[key] = {

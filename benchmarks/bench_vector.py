@@ -51,7 +51,6 @@ the 2-thread timings slow and erratic, often slower than 1 thread.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import gc
 import json
@@ -65,6 +64,8 @@ from pathlib import Path
 import gymnasium as gym
 import numba
 import numpy as np
+
+from _common import benchmark_args, fmt, goal_text  # benchmarks/_common.py (the script's folder)
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.agents import KSVecEnv
@@ -440,29 +441,10 @@ def rows(b: Bench, keys: set[str]) -> list[tuple[str | None, str, str, int]]:
     return out
 
 
-def goal_text(key: str, median: float) -> tuple[str, str]:
-    if key not in GOALS:
-        return "", ""
-    op, thr = GOALS[key]
-    ok = median <= thr if op == "<=" else median >= thr
-    dec = 0 if thr >= 100 else 1
-    return f"{op} {thr:,.{dec}f}", "PASS" if ok else "MISS"
-
-
-def fmt(x: float, dec: int) -> str:
-    return f"{x:,.{dec}f}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--repeats", type=int, default=None, help="repeats of every measurement (default 5; 3 with --quick)")
-    p.add_argument("--quick", action="store_true", help="half the samples, 3 repeats, no DummyVecEnv, no B=256 with resets (10-15 s)")
-    p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the results as JSON to PATH")
-    p.add_argument("--seed", type=int, default=0, help="seed of states and actions (default 0)")
-    args = p.parse_args(argv)
-    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 5)
-    if repeats < 1:
-        p.error("--repeats must be >= 1")
+    args, repeats = benchmark_args(__doc__, 5, "half the samples, 3 repeats, no DummyVecEnv, no B=256 with resets (10-15 s)", argv)
 
     t_start = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
@@ -515,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         s = samples[key]
         med, lo, hi = statistics.median(s), min(s), max(s)
-        goal, status = goal_text(key, med)
+        goal, status = goal_text(GOALS, key, med)
         line = f"{label:<56} {unit:<12} {fmt(med, dec):>10} {fmt(lo, dec):>10} {fmt(hi, dec):>10}   {goal:<9} {status}"
         print(line.rstrip())
         results[key] = {

@@ -1,0 +1,36 @@
+"""Pieces shared by the benchmark scripts: the command line, goal checks and number formatting."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def benchmark_args(doc: str, default_repeats: int, quick_help: str, argv: list[str] | None = None) -> tuple[argparse.Namespace, int]:
+    """Parse ``--repeats --quick --json --seed``; returns (args, repeats) with 3 repeats under ``--quick``."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=None,
+                   help=f"repeats of every measurement (default {default_repeats}; 3 with --quick)")
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the results as JSON to PATH")
+    p.add_argument("--seed", type=int, default=0, help="seed of states and actions (default 0)")
+    args = p.parse_args(argv)
+    repeats = args.repeats if args.repeats is not None else (3 if args.quick else default_repeats)
+    if repeats < 1:
+        p.error("--repeats must be >= 1")
+    return args, repeats
+
+
+def goal_text(goals: dict[str, tuple[str, float]], key: str, median: float) -> tuple[str, str]:
+    """('>= 25,000', 'PASS'|'MISS') for a measured median, or ('', '') without a goal."""
+    if key not in goals:
+        return "", ""
+    op, thr = goals[key]
+    ok = median <= thr if op == "<=" else median >= thr
+    dec = 0 if thr >= 100 else 1
+    return f"{op} {thr:,.{dec}f}", "PASS" if ok else "MISS"
+
+
+def fmt(x: float, dec: int) -> str:
+    """A number with thousands separators and ``dec`` decimals."""
+    return f"{x:,.{dec}f}"
