@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import statistics
 from pathlib import Path
 
 
@@ -34,3 +35,34 @@ def goal_text(goals: dict[str, tuple[str, float]], key: str, median: float) -> t
 def fmt(x: float, dec: int) -> str:
     """A number with thousands separators and ``dec`` decimals."""
     return f"{x:,.{dec}f}"
+
+
+def print_table(
+    rows: list[tuple[str | None, str, str, int]],
+    samples: dict[str, list[float]],
+    goals: dict[str, tuple[str, float]],
+    label_width: int,
+    unit_width: int,
+) -> dict[str, dict]:
+    """Print the median/min/max table of ``rows`` ((key, label, unit, decimals); key None: a section heading).
+
+    :return: per key, the label, unit, median, min, max, samples, goal and status (the JSON results).
+    """
+    head = f"{'measurement':<{label_width}} {'unit':<{unit_width}} {'median':>10} {'min':>10} {'max':>10}   {'goal':<9} {'status'}"
+    print(head)
+    print("-" * len(head))
+    results = {}
+    for key, label, unit, dec in rows:
+        if key is None:
+            print(f"[{label}]")
+            continue
+        s = samples[key]
+        med, lo, hi = statistics.median(s), min(s), max(s)
+        goal, status = goal_text(goals, key, med)
+        line = f"{label:<{label_width}} {unit:<{unit_width}} {fmt(med, dec):>10} {fmt(lo, dec):>10} {fmt(hi, dec):>10}   {goal:<9} {status}"
+        print(line.rstrip())
+        results[key] = {
+            "label": label.strip(), "unit": unit, "median": med, "min": lo, "max": hi, "samples": s,
+            "goal": goal or None, "status": status or None,
+        }
+    return results

@@ -38,18 +38,16 @@ import gc
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import gymnasium as gym
 import numba
 import numpy as np
 from rocket_fft import c2r, r2c
 
-from _common import benchmark_args, fmt, goal_text  # benchmarks/_common.py (the script's folder)
+from _common import benchmark_args, print_table  # benchmarks/_common.py (the script's folder)
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.solvers.control import N_DIAG, ks_control_interval
@@ -431,26 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         f"rocket-fft {info['rocket_fft']} ({info['rocket_fft_simd']} build), gymnasium {info['gymnasium']}"
     )
     print()
-    head = f"{'measurement':<50} {'unit':<14} {'median':>10} {'min':>10} {'max':>10}   {'goal':<9} {'status'}"
-    print(head)
-    print("-" * len(head))
-    results = {}
-    for key, label, unit, dec in rows(bench):
-        s = samples[key]
-        med, lo, hi = statistics.median(s), min(s), max(s)
-        goal, status = goal_text(GOALS, key, med)
-        line = f"{label:<50} {unit:<14} {fmt(med, dec):>10} {fmt(lo, dec):>10} {fmt(hi, dec):>10}   {goal:<9} {status}"
-        print(line.rstrip())
-        results[key] = {
-            "label": label.strip(),
-            "unit": unit,
-            "median": med,
-            "min": lo,
-            "max": hi,
-            "samples": s,
-            "goal": goal or None,
-            "status": status or None,
-        }
+    results = print_table(rows(bench), samples, GOALS, 50, 14)
     print()
     statuses = [(k, results[k]["status"]) for k in GOALS]
     print("goals: " + ", ".join(f"{k} {st}" for k, st in statuses) + "  (judged on the medians)")

@@ -55,7 +55,6 @@ import datetime as dt
 import gc
 import json
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -65,7 +64,7 @@ import gymnasium as gym
 import numba
 import numpy as np
 
-from _common import benchmark_args, fmt, goal_text  # benchmarks/_common.py (the script's folder)
+from _common import benchmark_args, print_table  # benchmarks/_common.py (the script's folder)
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.agents import KSVecEnv
@@ -487,29 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}"
     )
     print()
-    head = f"{'measurement':<56} {'unit':<12} {'median':>10} {'min':>10} {'max':>10}   {'goal':<9} {'status'}"
-    print(head)
-    print("-" * len(head))
-    results = {}
-    for key, label, unit, dec in rows(bench, set(samples)):
-        if key is None:
-            print(f"[{label}]")
-            continue
-        s = samples[key]
-        med, lo, hi = statistics.median(s), min(s), max(s)
-        goal, status = goal_text(GOALS, key, med)
-        line = f"{label:<56} {unit:<12} {fmt(med, dec):>10} {fmt(lo, dec):>10} {fmt(hi, dec):>10}   {goal:<9} {status}"
-        print(line.rstrip())
-        results[key] = {
-            "label": label.strip(),
-            "unit": unit,
-            "median": med,
-            "min": lo,
-            "max": hi,
-            "samples": s,
-            "goal": goal or None,
-            "status": status or None,
-        }
+    results = print_table(rows(bench, set(samples)), samples, GOALS, 56, 12)
     print()
     statuses = [(k, results[k]["status"]) for k in GOALS]
     print(

@@ -11,24 +11,39 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+
+def parse_levels(text: str) -> tuple[float, ...]:
+    """'0,0.01,0.1' -> (0.0, 0.01, 0.1), with a clear error."""
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError as exc:
+        raise ValueError(f"levels must be comma-separated numbers, got {text!r}") from exc
+
+
+def parse_json_kwargs(name: str, text: str | None) -> dict[str, Any]:
+    """A JSON object of keywords (plain values only), with a clear error naming ``name``."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} must be a JSON object, got {text!r}: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, got {text!r}")
+    return value
 
 
 def _simulate(ns: argparse.Namespace) -> int:
     from chaoscontrol.simulate import SimulateArgs, run_simulation
 
-    try:
-        args = SimulateArgs(
-            out=ns.out, t_end=ns.t_end, actuation=tuple(ns.actuation), hold=ns.hold, seed=ns.seed, L=ns.L, N=ns.N,
-            dt=ns.dt, frame_skip=ns.frame_skip, max_forcing=ns.max_forcing, burn_in=ns.burn_in,
-            progress=not ns.no_progress,
-        )
-        summary = run_simulation(args)
-    except ValueError as exc:
-        print(f"chaoscontrol simulate: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"chaoscontrol simulate: error: cannot write to --out {ns.out!r}: {exc}", file=sys.stderr)
-        return 2
+    args = SimulateArgs(
+        out=ns.out, t_end=ns.t_end, actuation=tuple(ns.actuation), hold=ns.hold, seed=ns.seed, L=ns.L, N=ns.N,
+        dt=ns.dt, frame_skip=ns.frame_skip, max_forcing=ns.max_forcing, burn_in=ns.burn_in,
+        progress=not ns.no_progress,
+    )
+    summary = run_simulation(args)
     brief = {mode: {"energy_mean": r["energy"]["mean"], "dissipation_mean": r["dissipation"]["mean"], "blowup": r["blowup"]}
              for mode, r in summary["runs"].items()}
     print(json.dumps(brief, indent=2))
@@ -37,26 +52,16 @@ def _simulate(ns: argparse.Namespace) -> int:
 
 
 def _robustness(ns: argparse.Namespace) -> int:
-    from chaoscontrol.agents.robustness import (
-        RobustnessArgs,
-        parse_json_kwargs,
-        parse_levels,
-        run_robustness,
-        summarise,
-    )
+    from chaoscontrol.agents.robustness import RobustnessArgs, run_robustness, summarise
 
-    try:
-        args = RobustnessArgs(
-            policy=ns.policy, perturbation=ns.perturbation, levels=parse_levels(ns.levels), episodes=ns.episodes,
-            seed=ns.seed, out=ns.out, env_kwargs=parse_json_kwargs("--env-kwargs", ns.env_kwargs),
-            max_episode_steps=ns.max_episode_steps,
-            perturbation_kwargs=parse_json_kwargs("--perturbation-kwargs", ns.perturbation_kwargs),
-            progress=not ns.no_progress,
-        )
-        csv_path = run_robustness(args)
-    except ValueError as exc:
-        print(f"chaoscontrol robustness: error: {exc}", file=sys.stderr)
-        return 2
+    args = RobustnessArgs(
+        policy=ns.policy, perturbation=ns.perturbation, levels=parse_levels(ns.levels), episodes=ns.episodes,
+        seed=ns.seed, out=ns.out, env_kwargs=parse_json_kwargs("--env-kwargs", ns.env_kwargs),
+        max_episode_steps=ns.max_episode_steps,
+        perturbation_kwargs=parse_json_kwargs("--perturbation-kwargs", ns.perturbation_kwargs),
+        progress=not ns.no_progress,
+    )
+    csv_path = run_robustness(args)
     for level, row in summarise(csv_path).items():
         print(f"level {level:g}: return {row['return_mean']:.2f} +- {row['return_ci95']:.2f}, "
               f"D {row['dissipation_mean']:.3f} +- {row['dissipation_ci95']:.3f}, blow-ups {row['blowup_fraction']:.0%}")
@@ -65,42 +70,32 @@ def _robustness(ns: argparse.Namespace) -> int:
 
 
 def _dataset_generate(ns: argparse.Namespace) -> int:
-    from chaoscontrol.agents.robustness import parse_json_kwargs
     from chaoscontrol.surrogates.dataset import DatasetSpec, generate_dataset, load_dataset
 
-    try:
-        spec = DatasetSpec(
-            n_trajectories=ns.trajectories, steps=ns.steps, actuation=ns.actuation, seed=ns.seed, hold=ns.hold,
-            ou_theta=ns.ou_theta, ou_sigma=ns.ou_sigma, fractions=tuple(ns.fractions),
-            env_kwargs=parse_json_kwargs("--env-kwargs", ns.env_kwargs),
-        )
-        if ns.batch < 1:
-            raise ValueError(f"batch must be >= 1, got {ns.batch}")
-        path = generate_dataset(spec, ns.out, batch=ns.batch, progress=not ns.no_progress)
-        data = load_dataset(path)
-    except (ValueError, RuntimeError) as exc:
-        print(f"chaoscontrol dataset generate: error: {exc}", file=sys.stderr)
-        return 2
+    spec = DatasetSpec(
+        n_trajectories=ns.trajectories, steps=ns.steps, actuation=ns.actuation, seed=ns.seed, hold=ns.hold,
+        ou_theta=ns.ou_theta, ou_sigma=ns.ou_sigma, fractions=tuple(ns.fractions),
+        env_kwargs=parse_json_kwargs("--env-kwargs", ns.env_kwargs),
+    )
+    if ns.batch < 1:
+        raise ValueError(f"batch must be >= 1, got {ns.batch}")
+    path = generate_dataset(spec, ns.out, batch=ns.batch, progress=not ns.no_progress)
+    data = load_dataset(path)
     print(f"wrote {path}: {data.states.shape[0]} trajectories x {data.actions.shape[1]} steps, actuation {spec.actuation}")
     return 0
 
 
 def _surrogate_train(ns: argparse.Namespace) -> int:
-    from chaoscontrol.agents.robustness import parse_json_kwargs
     from chaoscontrol.surrogates.train import TrainArgs, train_surrogate
 
-    try:
-        args = TrainArgs(
-            family=ns.model, data=ns.data, out=ns.out, model_kwargs=parse_json_kwargs("--model-kwargs", ns.model_kwargs),
-            horizon=ns.horizon, warmup_epochs=ns.warmup_epochs, epochs=ns.epochs, windows_per_epoch=ns.windows_per_epoch,
-            batch_size=ns.batch_size, lr=ns.lr, schedule_epochs=ns.schedule_epochs, clip_grad=ns.clip_grad,
-            patience=ns.patience, seed=ns.seed,
-            max_minutes=ns.max_minutes, progress=not ns.no_progress,
-        )
-        path = train_surrogate(args, resume=ns.resume)
-    except ValueError as exc:
-        print(f"chaoscontrol surrogate train: error: {exc}", file=sys.stderr)
-        return 2
+    args = TrainArgs(
+        family=ns.model, data=ns.data, out=ns.out, model_kwargs=parse_json_kwargs("--model-kwargs", ns.model_kwargs),
+        horizon=ns.horizon, warmup_epochs=ns.warmup_epochs, epochs=ns.epochs, windows_per_epoch=ns.windows_per_epoch,
+        batch_size=ns.batch_size, lr=ns.lr, schedule_epochs=ns.schedule_epochs, clip_grad=ns.clip_grad,
+        patience=ns.patience, seed=ns.seed,
+        max_minutes=ns.max_minutes, progress=not ns.no_progress,
+    )
+    path = train_surrogate(args, resume=ns.resume)
     print(f"wrote {path}")
     return 0
 
@@ -112,11 +107,7 @@ def _evaluate_kwargs(ns: argparse.Namespace) -> dict:
 def _surrogate_evaluate(ns: argparse.Namespace) -> int:
     from chaoscontrol.surrogates.evaluate import EvaluateArgs, evaluate_surrogate
 
-    try:
-        report = evaluate_surrogate(EvaluateArgs(model=ns.model, out=ns.out, **_evaluate_kwargs(ns)), progress=not ns.no_progress)
-    except ValueError as exc:
-        print(f"chaoscontrol surrogate evaluate: error: {exc}", file=sys.stderr)
-        return 2
+    report = evaluate_surrogate(EvaluateArgs(model=ns.model, out=ns.out, **_evaluate_kwargs(ns)), progress=not ns.no_progress)
     print(f"VPT median {report['vpt_lyapunov_median']:.2f} Lyapunov times, blow-ups {report['blowup_fraction']:.0%}; "
           f"wrote {ns.out}/report.md and report.json")
     return 0
@@ -125,11 +116,7 @@ def _surrogate_evaluate(ns: argparse.Namespace) -> int:
 def _surrogate_compare(ns: argparse.Namespace) -> int:
     from chaoscontrol.surrogates.evaluate import compare_surrogates
 
-    try:
-        compare_surrogates(ns.models, ns.out, progress=not ns.no_progress, **_evaluate_kwargs(ns))
-    except ValueError as exc:
-        print(f"chaoscontrol surrogate compare: error: {exc}", file=sys.stderr)
-        return 2
+    compare_surrogates(ns.models, ns.out, progress=not ns.no_progress, **_evaluate_kwargs(ns))
     print(f"wrote {ns.out}/compare.md and compare.png")
     return 0
 
@@ -235,9 +222,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``chaoscontrol`` command line."""
+    """Run the ``chaoscontrol`` command line.
+
+    Bad input (a ``ValueError`` from the argument checks, which name the argument or file), a failed run
+    (``RuntimeError``) or an unwritable output (``OSError``) print one error line and return 2.
+    """
     ns = build_parser().parse_args(argv)
-    return ns.func(ns)
+    command = " ".join(
+        str(part) for part in (ns.command, getattr(ns, "dataset_command", None), getattr(ns, "surrogate_command", None)) if part
+    )
+    try:
+        return ns.func(ns)
+    except (ValueError, RuntimeError) as exc:
+        print(f"chaoscontrol {command}: error: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"chaoscontrol {command}: error: cannot read or write a file: {exc}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,7 @@ from gymnasium.utils import RecordConstructorArgs
 
 from chaoscontrol.envs import perturbations as P
 from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, _sensor_scale
+from chaoscontrol.validation import check_int, check_non_negative
 
 ATTACKS = ("fgsm", "pgd")
 NORMS = ("linf", "l2")
@@ -71,15 +72,14 @@ class AdversarialPerturbation(P.Perturbation):
     def __init__(
         self, model: Any, eps: float, norm: str = "linf", attack: str = "fgsm", objective: str = "auto", steps: int = 10
     ) -> None:
-        self.eps = P._non_negative("eps", eps)
+        self.eps = check_non_negative("eps", eps)
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
         if attack not in ATTACKS:
             raise ValueError(f"attack must be one of {ATTACKS}, got {attack!r}")
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        check_int("steps", steps)
         self.kind, self.policy = _policy_parts(model)
         if objective == "auto":
             objective = "action" if self.kind == "actor_critic" else "q"
@@ -176,7 +176,7 @@ class AdversarialObservation(PerturbationWrapper, RecordConstructorArgs):
         relative: bool = True,
     ) -> None:
         RecordConstructorArgs.__init__(self, eps=eps, norm=norm, attack=attack, objective=objective, steps=steps, relative=relative)
-        P._non_negative("eps", eps)
+        check_non_negative("eps", eps)
         check_model_spaces(model, env.observation_space, env.action_space)
         perturbation = AdversarialPerturbation(model, eps * _sensor_scale(env, relative), norm, attack, objective, steps)
         super().__init__(env, perturbation, "observation")

@@ -35,6 +35,7 @@ import numpy as np
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 from chaoscontrol.envs.perturbation_wrappers import PERTURBATIONS, VectorPerturbation, make_perturbation
 from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.validation import check_int
 
 CSV_COLUMNS = ("level", "seed", "episode", "return", "mean_dissipation", "blowup")
 BUILTIN_POLICIES = ("zero", "random")
@@ -78,10 +79,8 @@ class RobustnessArgs:
                 raise ValueError(f"levels must be finite and >= 0, got {level!r}")
         if self.perturbation == "dropout" and max(self.levels) > 1:
             raise ValueError(f"levels of 'dropout' are probabilities in [0, 1], got {max(self.levels)}")
-        if isinstance(self.episodes, bool) or not isinstance(self.episodes, int) or self.episodes < 1:
-            raise ValueError(f"episodes must be an integer >= 1, got {self.episodes!r}")
-        if isinstance(self.max_episode_steps, bool) or not isinstance(self.max_episode_steps, int) or self.max_episode_steps < 1:
-            raise ValueError(f"max_episode_steps must be an integer >= 1, got {self.max_episode_steps!r}")
+        check_int("episodes", self.episodes)
+        check_int("max_episode_steps", self.max_episode_steps)
         if self.policy not in BUILTIN_POLICIES:
             if not str(self.policy).endswith(".zip"):
                 raise ValueError(f"policy must be one of {BUILTIN_POLICIES} or a path to an SB3 .zip, got {self.policy!r}")
@@ -337,24 +336,3 @@ def plot_robustness(csv_path: str | os.PathLike, png_path: str | os.PathLike, ti
     fig.suptitle(title)
     with atomic_path(png_path) as tmp:
         fig.savefig(tmp, format="png")
-
-
-def parse_levels(text: str) -> tuple[float, ...]:
-    """'0,0.01,0.1' -> (0.0, 0.01, 0.1), with a clear error."""
-    try:
-        return tuple(float(x) for x in text.split(",") if x.strip())
-    except ValueError as exc:
-        raise ValueError(f"levels must be comma-separated numbers, got {text!r}") from exc
-
-
-def parse_json_kwargs(name: str, text: str | None) -> dict[str, Any]:
-    """A JSON object of keywords (plain values only), with a clear error naming ``name``."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{name} must be a JSON object, got {text!r}: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} must be a JSON object, got {text!r}")
-    return value

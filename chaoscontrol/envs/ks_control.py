@@ -21,6 +21,7 @@ from chaoscontrol.solvers.control import N_DIAG, ks_control_interval
 from chaoscontrol.solvers.diagnostics import ks_energy_budget, rms_distance_rows
 from chaoscontrol.solvers.equilibria import ks_equilibrium
 from chaoscontrol.solvers.ks import KSConfig, ks_coefficients, ks_etdrk4_steps
+from chaoscontrol.validation import check_int, check_non_negative, check_positive
 
 OBJECTIVES = ("dissipation", "target")
 OBSERVATIONS = ("sensors", "full")
@@ -137,28 +138,25 @@ class KSControlEnv(gym.Env):
         render_history: int = 200,
         surrogate: str | None = None,
     ) -> None:
-        self.config = KSConfig(L=_positive("L", L), N=N, dt=_positive("dt", dt))
-        if isinstance(frame_skip, bool) or not isinstance(frame_skip, (int, np.integer)) or frame_skip < 1:
-            raise ValueError(f"frame_skip must be an integer >= 1, got {frame_skip!r}")
-        self.frame_skip = int(frame_skip)
+        self.config = KSConfig(L=check_positive("L", L), N=N, dt=check_positive("dt", dt))
+        self.frame_skip = check_int("frame_skip", frame_skip)
         self.actuator_positions = _positions("actuators", actuators, L, N, actuator_centres)
         self.sensor_positions = _positions("sensors", sensors, L, N, sensor_positions)
-        self.actuator_width = _positive("actuator_width", actuator_width)
-        self.max_forcing = _non_negative("max_forcing", max_forcing)
+        self.actuator_width = check_positive("actuator_width", actuator_width)
+        self.max_forcing = check_non_negative("max_forcing", max_forcing)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
         self.objective = objective
         if observe not in OBSERVATIONS:
             raise ValueError(f"observe must be one of {OBSERVATIONS}, got {observe!r}")
         self.observe = observe
-        self.burn_in = _non_negative("burn_in", burn_in)
-        self.blowup_threshold = _positive("blowup_threshold", blowup_threshold)
-        self.blowup_penalty = _non_negative("blowup_penalty", blowup_penalty)
+        self.burn_in = check_non_negative("burn_in", burn_in)
+        self.blowup_threshold = check_positive("blowup_threshold", blowup_threshold)
+        self.blowup_penalty = check_non_negative("blowup_penalty", blowup_penalty)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
-        if isinstance(render_history, bool) or not isinstance(render_history, (int, np.integer)) or render_history < 2:
-            raise ValueError(f"render_history must be an integer >= 2, got {render_history!r}")
+        check_int("render_history", render_history, minimum=2)
         self.target = self._resolve_target(target)
 
         cfg = self.config
@@ -400,22 +398,6 @@ class KSControlEnv(gym.Env):
                 raise ValueError(f"target array must be finite with shape ({cfg.N},), got shape {u_star.shape}")
         u_star.setflags(write=False)
         return u_star
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return float(value)
-
-
-def _non_negative(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
-    return float(value)
 
 
 def _positions(name: str, spec: int | Sequence[float], L: float, N: int, default) -> np.ndarray:

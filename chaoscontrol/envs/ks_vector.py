@@ -13,6 +13,7 @@ from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.solvers.control import DIAG_MAX_ABS_U, N_DIAG, first_nonfinite_row, ks_control_interval_batch
 from chaoscontrol.solvers.diagnostics import rms_distance_rows
 from chaoscontrol.solvers.ks import ks_etdrk4_steps_batch
+from chaoscontrol.validation import check_int
 
 INFO_KEYS = ("t", "energy", "production", "dissipation", "power", "blowup")
 
@@ -69,14 +70,9 @@ class KSControlVectorEnv(VectorEnv):
         render_mode: str | None = None,
         **env_kwargs: Any,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
-        if max_episode_steps is not None and (
-            isinstance(max_episode_steps, bool)
-            or not isinstance(max_episode_steps, (int, np.integer))
-            or max_episode_steps < 1
-        ):
-            raise ValueError(f"max_episode_steps must be an integer >= 1 or None, got {max_episode_steps!r}")
+        check_int("num_envs", num_envs)
+        if max_episode_steps is not None:
+            check_int("max_episode_steps", max_episode_steps)
         try:
             autoreset_mode = AutoresetMode(autoreset_mode)
         except ValueError as exc:

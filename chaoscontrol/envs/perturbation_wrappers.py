@@ -33,6 +33,7 @@ from gymnasium.utils import RecordConstructorArgs
 from gymnasium.vector import AutoresetMode, VectorWrapper
 
 from chaoscontrol.envs import perturbations as P
+from chaoscontrol.validation import check_non_negative
 
 
 def _sensor_scale(env: gym.Env | gym.vector.VectorEnv, relative: bool) -> float:
@@ -45,6 +46,11 @@ def _sensor_scale(env: gym.Env | gym.vector.VectorEnv, relative: bool) -> float:
     if cfg is None:
         raise ValueError("relative=True needs a KS environment underneath (to know rms(u)); pass relative=False")
     return P.attractor_rms(cfg.L, cfg.N, cfg.dt)
+
+
+def _sensor_level(name: str, value: float, env: gym.Env | gym.vector.VectorEnv, relative: bool) -> float:
+    """A sensor perturbation amplitude (checked >= 0, naming ``name``) in units of u."""
+    return check_non_negative(name, value) * _sensor_scale(env, relative)
 
 
 class PerturbationWrapper(gym.Wrapper):
@@ -101,8 +107,7 @@ class GaussianSensorNoise(PerturbationWrapper, RecordConstructorArgs):
 
     def __init__(self, env: gym.Env, sigma: float = 0.1, relative: bool = True) -> None:
         RecordConstructorArgs.__init__(self, sigma=sigma, relative=relative)
-        P._non_negative("sigma", sigma)
-        super().__init__(env, P.GaussianNoise(sigma * _sensor_scale(env, relative)), "observation")
+        super().__init__(env, P.GaussianNoise(_sensor_level("sigma", sigma, env, relative)), "observation")
 
 
 class SensorBias(PerturbationWrapper, RecordConstructorArgs):
@@ -110,8 +115,7 @@ class SensorBias(PerturbationWrapper, RecordConstructorArgs):
 
     def __init__(self, env: gym.Env, sigma: float = 0.1, relative: bool = True) -> None:
         RecordConstructorArgs.__init__(self, sigma=sigma, relative=relative)
-        P._non_negative("sigma", sigma)
-        super().__init__(env, P.ConstantBias(sigma * _sensor_scale(env, relative)), "observation")
+        super().__init__(env, P.ConstantBias(_sensor_level("sigma", sigma, env, relative)), "observation")
 
 
 class SensorDrift(PerturbationWrapper, RecordConstructorArgs):
@@ -119,8 +123,7 @@ class SensorDrift(PerturbationWrapper, RecordConstructorArgs):
 
     def __init__(self, env: gym.Env, sigma: float = 0.01, relative: bool = True) -> None:
         RecordConstructorArgs.__init__(self, sigma=sigma, relative=relative)
-        P._non_negative("sigma", sigma)
-        super().__init__(env, P.RandomWalkDrift(sigma * _sensor_scale(env, relative)), "observation")
+        super().__init__(env, P.RandomWalkDrift(_sensor_level("sigma", sigma, env, relative)), "observation")
 
 
 class SensorDropout(PerturbationWrapper, RecordConstructorArgs):
@@ -139,8 +142,7 @@ class SensorQuantization(PerturbationWrapper, RecordConstructorArgs):
 
     def __init__(self, env: gym.Env, resolution: float = 0.1, relative: bool = True) -> None:
         RecordConstructorArgs.__init__(self, resolution=resolution, relative=relative)
-        P._non_negative("resolution", resolution)
-        super().__init__(env, P.Quantization(resolution * _sensor_scale(env, relative)), "observation")
+        super().__init__(env, P.Quantization(_sensor_level("resolution", resolution, env, relative)), "observation")
 
 
 class DelayedObservation(PerturbationWrapper, RecordConstructorArgs):
@@ -323,13 +325,13 @@ def make_perturbation(name: str, level: float, env: gym.Env | gym.vector.VectorE
     space = env.single_observation_space if isinstance(env, gym.vector.VectorEnv) else env.observation_space
     act_space = env.single_action_space if isinstance(env, gym.vector.VectorEnv) else env.action_space
     if name == "noise":
-        return P.GaussianNoise(P._non_negative("level", level) * _sensor_scale(env, relative)), "observation"
+        return P.GaussianNoise(_sensor_level("level", level, env, relative)), "observation"
     if name == "bias":
-        return P.ConstantBias(P._non_negative("level", level) * _sensor_scale(env, relative)), "observation"
+        return P.ConstantBias(_sensor_level("level", level, env, relative)), "observation"
     if name == "drift":
-        return P.RandomWalkDrift(P._non_negative("level", level) * _sensor_scale(env, relative)), "observation"
+        return P.RandomWalkDrift(_sensor_level("level", level, env, relative)), "observation"
     if name == "quantize":
-        return P.Quantization(P._non_negative("level", level) * _sensor_scale(env, relative)), "observation"
+        return P.Quantization(_sensor_level("level", level, env, relative)), "observation"
     if name == "dropout":
         return P.Dropout(level, **kwargs), "observation"
     if name == "delay":

@@ -34,6 +34,7 @@ import numpy as np
 from gymnasium import spaces
 
 from chaoscontrol.solvers.ks import KSConfig, ks_coefficients, ks_etdrk4_steps_batch, to_physical, to_spectral
+from chaoscontrol.validation import check_int, check_non_negative, is_int
 
 
 @functools.lru_cache(maxsize=32)
@@ -70,13 +71,6 @@ def derived_generator(seed: int | None, tag: str) -> np.random.Generator:
     if seed is None:
         return np.random.default_rng()
     return np.random.default_rng([int(seed) & 0xFFFFFFFFFFFFFFFF, zlib.crc32(tag.encode())])
-
-
-def _non_negative(name: str, value: float) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
-    return value
 
 
 def _probability(name: str, value: float) -> float:
@@ -138,7 +132,7 @@ class GaussianNoise(Perturbation):
     tag = "gaussian-noise"
 
     def __init__(self, sigma: float) -> None:
-        self.sigma = _non_negative("sigma", sigma)
+        self.sigma = check_non_negative("sigma", sigma)
 
     def _apply(self, x, new, rngs, rows):
         if self.sigma == 0.0:
@@ -153,7 +147,7 @@ class ConstantBias(Perturbation):
     tag = "constant-bias"
 
     def __init__(self, sigma: float) -> None:
-        self.sigma = _non_negative("sigma", sigma)
+        self.sigma = check_non_negative("sigma", sigma)
         self.bias: np.ndarray | None = None
 
     def _apply(self, x, new, rngs, rows):
@@ -169,7 +163,7 @@ class RandomWalkDrift(Perturbation):
     tag = "random-walk-drift"
 
     def __init__(self, sigma: float) -> None:
-        self.sigma = _non_negative("sigma", sigma)
+        self.sigma = check_non_negative("sigma", sigma)
         self.drift: np.ndarray | None = None
 
     def _apply(self, x, new, rngs, rows):
@@ -225,7 +219,7 @@ class Quantization(Perturbation):
     tag = "quantization"
 
     def __init__(self, resolution: float) -> None:
-        self.resolution = _non_negative("resolution", resolution)
+        self.resolution = check_non_negative("resolution", resolution)
 
     def _apply(self, x, new, rngs, rows):
         if self.resolution == 0.0:
@@ -239,9 +233,7 @@ class Delay(Perturbation):
     tag = "delay"
 
     def __init__(self, k: int) -> None:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-            raise ValueError(f"k must be an integer >= 0, got {k!r}")
-        self.k = int(k)
+        self.k = check_int("k", k, minimum=0)
         self.line: np.ndarray | None = None  # (B, k + 1, n): the last k + 1 readings, oldest first
 
     def _apply(self, x, new, rngs, rows):
@@ -285,7 +277,7 @@ class GainError(Perturbation):
     tag = "gain-error"
 
     def __init__(self, sigma: float = 0.0, gains: Sequence[float] | float | None = None, n: int | None = None) -> None:
-        self.sigma = _non_negative("sigma", sigma)
+        self.sigma = check_non_negative("sigma", sigma)
         self.fixed = None if gains is None else np.atleast_1d(np.asarray(gains, dtype=np.float64))
         if self.fixed is not None and (self.fixed.ndim != 1 or not np.all(np.isfinite(self.fixed))):
             raise ValueError(f"gains must be a finite number or 1-D sequence, got {gains!r}")
@@ -307,7 +299,7 @@ class StuckActuator(Perturbation):
     tag = "stuck-actuator"
 
     def __init__(self, index: int, n: int, mode: str = "dead", value: float | None = None) -> None:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < n:
+        if not is_int(index) or not 0 <= index < n:
             raise ValueError(f"index must be an actuator index in 0..{n - 1}, got {index!r}")
         if mode not in ("dead", "stuck"):
             raise ValueError(f"mode must be 'dead' or 'stuck', got {mode!r}")

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from chaoscontrol.solvers.diagnostics import energy_budget
+from chaoscontrol.validation import is_int, is_real
 
 _NAMES = {"E1": 1, "E2": 2, "E3": 3}
 
@@ -148,7 +149,7 @@ def ks_equilibrium(name: str, L: float = 22.0, N: int = 64) -> np.ndarray:
 
 
 def _check_grid(L: float, N: int) -> None:
-    if isinstance(L, bool) or not (isinstance(L, (int, float, np.integer, np.floating)) and math.isfinite(L) and L > 0):
+    if not (is_real(L) and math.isfinite(L) and L > 0):
         raise ValueError(f"L must be a positive finite domain length, got {L!r}")
-    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 8 or N % 2:
+    if not is_int(N) or N < 8 or N % 2:
         raise ValueError(f"N must be an even integer >= 8, got {N!r}")

@@ -43,6 +43,7 @@ import numpy as np
 from rocket_fft import c2r, r2c
 
 from chaoscontrol.solvers.etdrk4 import N_ROWS, etdrk4_coefficients
+from chaoscontrol.validation import is_int, is_real
 
 #: Row of the packed KS coefficient array that holds -k/2 (the nonlinear coefficient).
 ROW_G = N_ROWS
@@ -62,11 +63,11 @@ class KSConfig:
     """Points of the Kassam-Trefethen contour integral for the ETDRK4 weights."""
 
     def __post_init__(self) -> None:
-        if not (_is_real(self.L) and math.isfinite(self.L) and self.L > 0):
+        if not (is_real(self.L) and math.isfinite(self.L) and self.L > 0):
             raise ValueError(f"L must be a positive finite domain length, got {self.L!r}")
-        if isinstance(self.N, bool) or not isinstance(self.N, (int, np.integer)) or self.N < 8 or self.N % 2:
+        if not is_int(self.N) or self.N < 8 or self.N % 2:
             raise ValueError(f"N must be an even integer >= 8, got {self.N!r}")
-        if not (_is_real(self.dt) and math.isfinite(self.dt) and self.dt > 0):
+        if not (is_real(self.dt) and math.isfinite(self.dt) and self.dt > 0):
             raise ValueError(f"dt must be a positive finite time step, got {self.dt!r}")
 
     @property
@@ -83,11 +84,6 @@ class KSConfig:
     def k(self) -> np.ndarray:
         """Wavenumbers k_m = 2 pi m / L of the rfft modes m = 0..N/2."""
         return 2.0 * np.pi / self.L * np.arange(self.n_modes)
-
-
-def _is_real(value: object) -> bool:
-    """A real number (Python or NumPy), not a bool."""
-    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
 
 
 def ks_linear_rates(config: KSConfig) -> np.ndarray:

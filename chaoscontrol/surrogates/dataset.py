@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from chaoscontrol.io import atomic_path
+from chaoscontrol.validation import check_int
 
 FORMAT_VERSION = 1
 ACTUATIONS = ("zero", "random", "ou")
@@ -71,9 +72,7 @@ class DatasetSpec:
 
     def __post_init__(self) -> None:
         for name in ("n_trajectories", "steps", "hold"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            check_int(name, getattr(self, name))
         if self.actuation not in ACTUATIONS and not str(self.actuation).endswith(".zip"):
             raise ValueError(f"actuation must be one of {ACTUATIONS} or the path of an SB3 .zip, got {self.actuation!r}")
         if str(self.actuation).endswith(".zip") and not Path(self.actuation).is_file():

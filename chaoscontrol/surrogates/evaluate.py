@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.validation import check_int
 
 LYAPUNOV_EXPONENT = 0.048
 VPT_THRESHOLD = 0.5
@@ -62,9 +63,7 @@ class EvaluateArgs:
 
     def __post_init__(self) -> None:
         for name in ("n_initial", "n_free", "hold"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            check_int(name, getattr(self, name))
         for name in ("horizon_lyapunov", "free_time"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")

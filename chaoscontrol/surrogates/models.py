@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from torch import nn
+from chaoscontrol.validation import check_int, is_int
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,7 @@ class SurrogateConfig:
 
     def __post_init__(self) -> None:
         for name in ("N", "n_actuators", "width", "depth"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+            check_int(name, getattr(self, name))
         if not (math.isfinite(self.interval) and self.interval > 0):
             raise ValueError(f"interval must be positive, got {self.interval!r}")
 
@@ -70,8 +69,7 @@ class ResNetConfig(SurrogateConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.substeps, bool) or not isinstance(self.substeps, int) or self.substeps < 1:
-            raise ValueError(f"substeps must be an integer >= 1, got {self.substeps!r}")
+        check_int("substeps", self.substeps)
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,7 @@ class ConvConfig(SurrogateConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if isinstance(self.kernel_size, bool) or not isinstance(self.kernel_size, int) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
+        if not is_int(self.kernel_size) or self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be an odd integer >= 1, got {self.kernel_size!r}")
 
 

@@ -22,7 +22,6 @@ All are written atomically.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ import torch
 from chaoscontrol.io import atomic_path, write_json_atomic
 from chaoscontrol.surrogates.dataset import TrajectoryData, config_differences, load_dataset
 from chaoscontrol.surrogates.models import FAMILIES, Surrogate, build_model, config_from_dict, make_config
+from chaoscontrol.validation import check_int
 
 CHECKPOINT_KEYS = ("config", "state_dict", "env_config", "normalisation")
 
@@ -82,11 +82,8 @@ class TrainArgs:
         if self.family not in FAMILIES:
             raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {self.family!r}")
         for name in ("horizon", "epochs", "windows_per_epoch", "batch_size", "patience", "schedule_epochs"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if isinstance(self.warmup_epochs, bool) or not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0:
-            raise ValueError(f"warmup_epochs must be an integer >= 0, got {self.warmup_epochs!r}")
+            check_int(name, getattr(self, name))
+        check_int("warmup_epochs", self.warmup_epochs, minimum=0)
         for name in ("lr", "clip_grad"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")

@@ -1,0 +1,38 @@
+"""Argument checks shared by the configs and constructors: each raises ValueError naming the argument."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def is_int(value: object) -> bool:
+    """An integer (Python or NumPy), not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: object) -> bool:
+    """A real number (Python or NumPy), not a bool."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(name: str, value: object, minimum: int = 1) -> int:
+    """``value`` as an int, if it is an integer >= ``minimum``."""
+    if not is_int(value) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_positive(name: str, value: object) -> float:
+    """``value`` as a float, if it is a finite number > 0."""
+    if not (is_real(value) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return float(value)
+
+
+def check_non_negative(name: str, value: object) -> float:
+    """``value`` as a float, if it is a finite number >= 0."""
+    if not (is_real(value) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
+    return float(value)
