@@ -92,7 +92,7 @@ def _surrogate_train(ns: argparse.Namespace) -> int:
         family=ns.model, data=ns.data, out=ns.out, model_kwargs=parse_json_kwargs("--model-kwargs", ns.model_kwargs),
         horizon=ns.horizon, warmup_epochs=ns.warmup_epochs, epochs=ns.epochs, windows_per_epoch=ns.windows_per_epoch,
         batch_size=ns.batch_size, lr=ns.lr, schedule_epochs=ns.schedule_epochs, clip_grad=ns.clip_grad,
-        patience=ns.patience, seed=ns.seed,
+        patience=ns.patience, seed=ns.seed, val_windows=ns.val_windows, input_noise=ns.input_noise,
         max_minutes=ns.max_minutes, progress=not ns.no_progress,
     )
     path = train_surrogate(args, resume=ns.resume)
@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     sur = sub.add_parser("surrogate", help="learned surrogates of the dynamics")
     sur_sub = sur.add_subparsers(dest="surrogate_command", required=True)
     tr = sur_sub.add_parser("train", help="train a surrogate on a dataset (resumable)")
-    tr.add_argument("--model", default="node", help="family: resnet, node, conv (default: %(default)s)")
+    tr.add_argument("--model", default="node", help="family: resnet, node, conv, spectral, corrected (default: %(default)s)")
     tr.add_argument("--data", required=True, help="dataset .h5 (from `chaoscontrol dataset generate`)")
     tr.add_argument("--out", required=True, help="run folder (model.pt, checkpoint.pt, history.json, tb/)")
     tr.add_argument("--model-kwargs", default=None, help='JSON config keys of the family, e.g. \'{"width": 64}\'')
@@ -201,8 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--schedule-epochs", type=int, default=50, help="cosine lr decay length in epochs (default: %(default)s)")
     tr.add_argument("--clip-grad", type=float, default=1.0, help="(default: %(default)s)")
     tr.add_argument("--patience", type=int, default=10, help="early stopping patience in epochs (default: %(default)s)")
+    tr.add_argument("--input-noise", type=float, default=0.0,
+                    help="std (fraction of rms(u)) of the noise added to each training window's first state (default: %(default)s)")
+    tr.add_argument("--val-windows", type=int, default=512, help="validation windows, evenly spaced (default: %(default)s)")
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--max-minutes", type=float, default=None, help="wall-time budget")
+    tr.add_argument("--max-minutes", type=float, default=None, help="training wall-time budget, summed over resumed sessions")
     tr.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     tr.set_defaults(func=_surrogate_train)

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.surrogates.threads import torch_threads_kept
 from chaoscontrol.validation import check_int
 
 LYAPUNOV_EXPONENT = 0.048
@@ -143,19 +144,22 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     model, env_config = load_surrogate(args.model)
     L, N = env_config["L"], env_config["N"]
     interval = env_config["frame_skip"] * env_config["dt"]
-    rms = attractor_rms(L, N, env_config["dt"])
-    venv = _truth_env(env_config, args.n_initial)
+    with torch_threads_kept():  # Numba's parallel kernels would change torch's thread count
+        rms = attractor_rms(L, N, env_config["dt"])
+        venv = _truth_env(env_config, args.n_initial)
     n_act = venv.single_action_space.shape[0]
     threshold = venv.template.blowup_threshold
     rng = np.random.default_rng([args.seed, 5])
-    venv.reset(seed=args.seed)
+    with torch_threads_kept():
+        venv.reset(seed=args.seed)
     u0 = venv.u
     bar = tqdm(total=4, desc="evaluate", disable=not progress)
 
     # 1. error growth and valid prediction time
     steps = int(math.ceil(args.horizon_lyapunov / LYAPUNOV_EXPONENT / interval))
     actions = _random_actions(rng, args.n_initial, steps, n_act, args.hold)
-    truth, truth_rewards = _truth_rollout(venv, u0, actions)
+    with torch_threads_kept():
+        truth, truth_rewards = _truth_rollout(venv, u0, actions)
     pred = _model_rollout(model, u0, actions, threshold)
     err = np.sqrt(np.mean((pred - truth) ** 2, axis=-1)) / rms
     err = np.where(np.isfinite(err), err, np.inf)
@@ -180,7 +184,8 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     venv_free = _truth_env(env_config, n_free)
     for kind in ("unforced", "forced"):
         acts = np.zeros((n_free, free_steps, n_act)) if kind == "unforced" else _random_actions(rng, n_free, free_steps, n_act, args.hold)
-        t_states, _ = _truth_rollout(venv_free, u0[:n_free], acts)
+        with torch_threads_kept():
+            t_states, _ = _truth_rollout(venv_free, u0[:n_free], acts)
         m_states = _model_rollout(model, u0[:n_free], acts, threshold)
         blown = ~np.all(np.isfinite(m_states), axis=(1, 2))
         burn = free_steps // 10
@@ -213,9 +218,10 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
         vb = np.fft.rfft(np.resize(truth[:, 0], (b, N)), axis=-1)
         a64, uo, do = np.zeros((b, n_act)), np.zeros((b, N)), np.zeros((b, 5))
         t = venv.template
-        speeds[f"truth_transitions_per_s_batch{b}"] = _throughput(
-            lambda: ks_control_interval_batch(vb.copy(), a64, t._forcing_basis, t.max_forcing, t._coeffs, t.frame_skip, t._k, uo, do), b
-        )
+        with torch_threads_kept():
+            speeds[f"truth_transitions_per_s_batch{b}"] = _throughput(
+                lambda: ks_control_interval_batch(vb.copy(), a64, t._forcing_basis, t.max_forcing, t._coeffs, t.frame_skip, t._k, uo, do), b
+            )
     bar.update()
     bar.close()
 
@@ -228,6 +234,7 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
         "vpt_lyapunov_q25": float(np.quantile(vpt, 0.25)),
         "vpt_lyapunov_q75": float(np.quantile(vpt, 0.75)),
         "vpt_censored_fraction": float(np.mean(~crossed.any(axis=1))),
+        "one_step_error": float(np.median(err[:, 1])),
         "blowup_fraction": float(max(free["unforced"]["blowup_fraction"], forced["blowup_fraction"])),
         "mean_dissipation_model": forced["dissipation_model"],
         "mean_dissipation_truth": forced["dissipation_truth"],
@@ -297,6 +304,7 @@ Checkpoint `{r['model']}`, {r['params']} parameters. Regenerate: `chaoscontrol s
 | quantity | value |
 |---|---|
 | valid prediction time (Lyapunov times), median [q25, q75] | {r['vpt_lyapunov_median']:.2f} [{r['vpt_lyapunov_q25']:.2f}, {r['vpt_lyapunov_q75']:.2f}] |
+| one-step error rms(u_model - u_true) / rms(u), median | {r['one_step_error']:.2e} |
 | runs that never crossed e = {VPT_THRESHOLD} (censored) | {r['vpt_censored_fraction']:.0%} |
 | free-run blow-up fraction (worst of unforced, forced) | {r['blowup_fraction']:.0%} |
 | mean dissipation, forced free runs: model / truth | {_f(fr['forced']['dissipation_model'])} / {_f(fr['forced']['dissipation_truth'])} |
@@ -318,10 +326,6 @@ def _f(x: float | None) -> str:
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.4g}"
 
 
-if __name__ == "__main__":  # pragma: no cover
-    print(json.dumps(evaluate_surrogate(EvaluateArgs()), indent=2))
-
-
 def compare_surrogates(models: list[str], out: str, progress: bool = True, **kwargs: Any) -> list[dict[str, Any]]:
     """Evaluate several checkpoints (each into ``out/<i>-<family>/``) and write ``out/compare.md`` and ``compare.png``.
 
@@ -337,7 +341,7 @@ def compare_surrogates(models: list[str], out: str, progress: bool = True, **kwa
     args = [EvaluateArgs(model=m, out=str(Path(out) / f"{i}"), **kwargs) for i, m in enumerate(models)]  # all checked first
     reports = [evaluate_surrogate(a, progress=progress) for a in args]
     rows = [
-        f"| {i} | {r['family']} | `{r['model']}` | {r['params']} | {r['vpt_lyapunov_median']:.2f} "
+        f"| {i} | {r['family']} | `{r['model']}` | {r['params']} | {r['one_step_error']:.1e} | {r['vpt_lyapunov_median']:.2f} "
         f"[{r['vpt_lyapunov_q25']:.2f}, {r['vpt_lyapunov_q75']:.2f}] | {r['blowup_fraction']:.0%} | "
         f"{_f(r['mean_dissipation_model'])} / {_f(r['mean_dissipation_truth'])} | {_f(r['reward_correlation'])} | "
         f"{r['shift_equivariance_error']:.1e} | {r['model_transitions_per_s_batch256']:,.0f} |"
@@ -346,8 +350,8 @@ def compare_surrogates(models: list[str], out: str, progress: bool = True, **kwa
     text = (
         "# Surrogate comparison\n\n"
         f"Regenerate: `chaoscontrol surrogate compare {' '.join(models)} --out {out}`.\n\n"
-        "| # | family | checkpoint | params | VPT median [q25, q75] (Lyapunov times) | blow-ups | D model / truth (forced) "
-        "| reward corr. | shift-equiv. error | transitions/s (batch 256) |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        "| # | family | checkpoint | params | one-step error | VPT median [q25, q75] (Lyapunov times) | blow-ups | D model / truth (forced) "
+        "| reward corr. | shift-equiv. error | transitions/s (batch 256) |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\n![comparison](compare.png)\n"
     )
@@ -375,3 +379,7 @@ def compare_surrogates(models: list[str], out: str, progress: bool = True, **kwa
         fig.savefig(tmp, format="png")
     write_json_atomic(Path(out) / "compare.json", [{k: v for k, v in r.items() if k != "args"} for r in reports])
     return reports
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(evaluate_surrogate(EvaluateArgs()), indent=2))

@@ -14,8 +14,11 @@ Files in ``OUT``:
 - ``model.pt``: the best model so far, ``{"config", "state_dict", "env_config",
   "normalisation"}`` (plain values and tensors: ``torch.load(..., weights_only=True)``);
 - ``checkpoint.pt``: the latest state (model, optimiser, schedule, epoch, best
-  loss, generator states) from which ``resume=True`` continues;
-- ``history.json``: losses per epoch; ``args.json``: the arguments.
+  loss, generator states, and ``finished``: why training stopped, ``"patience"``,
+  ``"epochs"`` or ``"max_minutes"``, or None while it runs) from which ``resume=True``
+  continues;
+- ``history.json``: losses, learning rate and cumulative training wall time (``wall_s``,
+  summed over resumed sessions) per epoch; ``args.json``: the arguments.
 
 All are written atomically.
 """
@@ -32,7 +35,8 @@ import numpy as np
 import torch
 
 from chaoscontrol.io import atomic_path, write_json_atomic
-from chaoscontrol.surrogates.dataset import TrajectoryData, config_differences, load_dataset
+from chaoscontrol.surrogates.dataset import DYNAMICS_KEYS, TrajectoryData, config_differences, load_dataset
+from chaoscontrol.surrogates.threads import torch_threads_kept
 from chaoscontrol.surrogates.models import FAMILIES, Surrogate, build_model, config_from_dict, make_config
 from chaoscontrol.validation import check_int
 
@@ -44,7 +48,7 @@ class TrainArgs:
     """Arguments of ``chaoscontrol surrogate train``."""
 
     family: str = "node"
-    """Model family (``resnet``, ``node``, ``conv``)."""
+    """Model family (a key of :data:`~chaoscontrol.surrogates.models.FAMILIES`)."""
     data: str = "data/ks_random.h5"
     """Dataset (HDF5) with train and validation splits."""
     out: str = "runs/surrogate"
@@ -71,24 +75,36 @@ class TrainArgs:
     """Gradient-norm clipping."""
     patience: int = 10
     """Early stopping: epochs without a better validation loss."""
+    input_noise: float = 0.0
+    """Training noise: the first state of each training window gets mean-free Gaussian noise of this std
+    (a fraction of rms(u)) while the targets stay the true trajectory, so the model learns to pull
+    perturbed states back towards the data (the noise injection of Sanchez-Gonzalez et al. 2020,
+    "Learning to simulate complex physics with graph networks"); 0 turns it off."""
+    val_windows: int = 512
+    """Validation windows (evenly spaced over all of them; fixed for the whole run)."""
     seed: int = 0
     """Seed of initialisation and sampling."""
     max_minutes: float | None = None
-    """Stop after this wall time (the best model is kept)."""
+    """Stop after this much training wall time, summed over resumed sessions (the best model is kept)."""
     progress: bool = True
     """Show a progress bar."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
             raise ValueError(f"family must be one of {sorted(FAMILIES)}, got {self.family!r}")
-        for name in ("horizon", "epochs", "windows_per_epoch", "batch_size", "patience", "schedule_epochs"):
+        for name in ("horizon", "epochs", "windows_per_epoch", "batch_size", "patience", "schedule_epochs", "val_windows"):
             check_int(name, getattr(self, name))
         check_int("warmup_epochs", self.warmup_epochs, minimum=0)
+        if not (math.isfinite(self.input_noise) and self.input_noise >= 0):
+            raise ValueError(f"input_noise must be finite and >= 0, got {self.input_noise!r}")
         for name in ("lr", "clip_grad"):
             if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes must be positive or None, got {self.max_minutes!r}")
+        fixed = sorted({"L", "N", "n_actuators", "interval"} & set(self.model_kwargs))
+        if fixed:
+            raise ValueError(f"model_kwargs may not set {fixed}: they come from the dataset's env configuration")
         make_config(self.family, **self.model_kwargs)  # unknown keys fail here
 
 
@@ -176,18 +192,19 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     if val.states.shape[0] == 0:
         raise ValueError(f"dataset file {args.data!r} has no validation trajectories")
     env_kwargs = train.env_config
-    probe = KSControlEnv(
-        L=env_kwargs["L"], N=env_kwargs["N"], dt=env_kwargs["dt"], frame_skip=env_kwargs["frame_skip"],
-        actuators=env_kwargs["actuators"], actuator_width=env_kwargs["actuator_width"], max_forcing=env_kwargs["max_forcing"],
-    )
-    cfg = probe.config
+    with torch_threads_kept():  # Numba's parallel kernels (attractor_rms) would change torch's thread count
+        probe = KSControlEnv(**{k: env_kwargs[k] for k in DYNAMICS_KEYS})
+        cfg = probe.config
+        u_scale = attractor_rms(cfg.L, cfg.N, cfg.dt)
+    n_act = probe.action_space.shape[0]
     config = make_config(
-        args.family, **{"N": cfg.N, "n_actuators": probe.action_space.shape[0], "interval": probe.frame_skip * cfg.dt, **args.model_kwargs}
+        args.family, **{"L": cfg.L, "N": cfg.N, "n_actuators": n_act, "interval": probe.frame_skip * cfg.dt, **args.model_kwargs}
     )
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    model = build_model(config, probe.forcing_fields(np.eye(probe.action_space.shape[0])), attractor_rms(cfg.L, cfg.N, cfg.dt))
+    model = build_model(config, probe.forcing_fields(np.eye(n_act)), u_scale)
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
+    noise_gen = torch.Generator().manual_seed(args.seed + 1)
     start_epoch, best, stale, history = 0, math.inf, 0, []
     if resume:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -198,13 +215,18 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
         start_epoch, best, stale, history = state["epoch"], state["best"], state["stale"], state["history"]
         torch.set_rng_state(state["torch_rng"])
         rng.bit_generator.state = state["numpy_rng"]
+        if "noise_rng" in state:
+            noise_gen.set_state(state["noise_rng"])
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "args.json", asdict(args))
     writer = SummaryWriter(str(out / "tb"))
     one_step = _windows(train, 1)
     multi = _windows(train, args.horizon)
-    val_windows = _windows(val, args.horizon)
+    val_all = _windows(val, args.horizon)
+    keep = torch.as_tensor(np.unique(np.linspace(0, val_all[0].shape[0] - 1, args.val_windows).round().astype(int)))
+    val_windows = (val_all[0][keep], val_all[1][keep])
     started = time.perf_counter()
+    wall_before = history[-1].get("wall_s", 0.0) if history else 0.0  # training time of earlier sessions
     bar = tqdm(range(start_epoch, args.epochs), desc=f"train {args.family}", disable=not args.progress)
     for epoch in bar:
         states, actions = one_step if epoch < args.warmup_epochs else multi
@@ -216,7 +238,12 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
         losses = []
         for first in range(0, picks.size, args.batch_size):
             idx = torch.as_tensor(picks[first : first + args.batch_size])
-            loss = rollout_loss(model, states[idx], actions[idx])
+            batch = states[idx]
+            if args.input_noise > 0:
+                noise = torch.randn(batch[:, 0].shape, generator=noise_gen)
+                batch = batch.clone()
+                batch[:, 0] += args.input_noise * model.u_scale * (noise - noise.mean(dim=-1, keepdim=True))
+            loss = rollout_loss(model, batch, actions[idx])
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
@@ -226,7 +253,8 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
         with torch.no_grad():
             val_loss = float(rollout_loss(model, *val_windows))
         train_loss = float(np.mean(losses))
-        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr})
+        wall = wall_before + time.perf_counter() - started
+        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr, "wall_s": wall})
         writer.add_scalar("loss/train", train_loss, epoch + 1)
         writer.add_scalar("loss/validation", val_loss, epoch + 1)
         bar.set_postfix(train=f"{train_loss:.3g}", val=f"{val_loss:.3g}")
@@ -237,17 +265,23 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
             save_surrogate(model, train.env_config, model_path)
         else:
             stale += 1
+        if stale >= args.patience:
+            finished = "patience"
+        elif epoch + 1 >= args.epochs:
+            finished = "epochs"
+        elif args.max_minutes is not None and wall > 60 * args.max_minutes:
+            finished = "max_minutes"
+        else:
+            finished = None
         state = {
             "args": asdict(args), "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-            "epoch": epoch + 1, "best": best, "stale": stale, "history": history,
-            "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state,
+            "epoch": epoch + 1, "best": best, "stale": stale, "history": history, "finished": finished,
+            "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state, "noise_rng": noise_gen.get_state(),
         }
         with atomic_path(ckpt_path) as tmp:
             torch.save(state, tmp)
         write_json_atomic(out / "history.json", history)
-        if stale >= args.patience:
-            break
-        if args.max_minutes is not None and time.perf_counter() - started > 60 * args.max_minutes:
+        if finished is not None:
             break
     writer.close()
     if not model_path.exists():

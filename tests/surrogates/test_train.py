@@ -112,16 +112,18 @@ def test_resume_after_interruption_equals_uninterrupted(dataset_path, tmp_path, 
         torch.testing.assert_close(sa[k], sb[k], rtol=1e-6, atol=1e-7)
 
 
-def test_resume_extending_epochs(dataset_path, tmp_path):
+@pytest.mark.parametrize("noise", [0.0, 0.05])
+def test_resume_extending_epochs(dataset_path, tmp_path, noise):
     """Train 2 epochs, then resume to 3: history 1, 2, 3 and the same model as an uninterrupted 3-epoch run."""
     two = tmp_path / "two"
-    train_surrogate(tiny_args(dataset_path, two, epochs=2))
-    train_surrogate(tiny_args(dataset_path, two, epochs=3), resume=True)
+    train_surrogate(tiny_args(dataset_path, two, epochs=2, input_noise=noise))
+    train_surrogate(tiny_args(dataset_path, two, epochs=3, input_noise=noise), resume=True)
     history = json.loads((two / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
     full = tmp_path / "full"
-    train_surrogate(tiny_args(dataset_path, full, epochs=3))
+    train_surrogate(tiny_args(dataset_path, full, epochs=3, input_noise=noise))
     ref = json.loads((full / "history.json").read_text())
+    assert [h["train_loss"] for h in history] == pytest.approx([h["train_loss"] for h in ref], rel=1e-6)
     assert [h["lr"] for h in history] == pytest.approx([h["lr"] for h in ref], rel=1e-9)
     sa, sb = _final_state(two)["model"], _final_state(full)["model"]
     for k in sb:
@@ -206,8 +208,54 @@ def test_missing_dataset_refused(tmp_path):
         ({"max_minutes": float("nan")}, "max_minutes"),
         ({"model_kwargs": {"bogus": 3}}, "bogus"),
         ({"model_kwargs": {"width": 0}}, "width"),
+        ({"model_kwargs": {"N": 32}}, "may not set"),
+        ({"model_kwargs": {"interval": 0.5}}, "interval"),
+        ({"val_windows": 0}, "val_windows"),
+        ({"input_noise": -0.1}, "input_noise"),
+        ({"input_noise": float("nan")}, "input_noise"),
     ],
 )
 def test_train_args_bad_values(kwargs, name):
     with pytest.raises(ValueError, match=name):
         TrainArgs(**kwargs)
+
+
+def test_finished_flag_and_wall_time(dataset_path, tmp_path):
+    """The checkpoint says why training stopped; wall time accumulates over resumed sessions."""
+    out = tmp_path / "run"
+    train_surrogate(tiny_args(dataset_path, out, epochs=2))
+    assert _final_state(out)["finished"] == "epochs"
+    first = json.loads((out / "history.json").read_text())
+    train_surrogate(tiny_args(dataset_path, out, epochs=3), resume=True)
+    history = json.loads((out / "history.json").read_text())
+    walls = [h["wall_s"] for h in history]
+    assert walls[:2] == [h["wall_s"] for h in first]
+    assert all(b > a for a, b in zip(walls, walls[1:])), walls
+    budget = tmp_path / "budget"
+    train_surrogate(tiny_args(dataset_path, budget, epochs=50, max_minutes=1e-6))
+    state = _final_state(budget)
+    assert state["finished"] == "max_minutes" and state["epoch"] == 1
+
+
+def test_torch_threads_kept_restores_the_count():
+    from chaoscontrol.surrogates.threads import torch_threads_kept
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with torch_threads_kept() as kept:
+            torch.set_num_threads(2)  # what Numba's OpenMP layer does to the process
+            assert torch.get_num_threads() == 2
+        assert kept == 1 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_input_noise_changes_training(dataset_path, tmp_path):
+    """The noise is really applied: the same run with noise has different training losses, same validation data."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    train_surrogate(tiny_args(dataset_path, a, epochs=2))
+    train_surrogate(tiny_args(dataset_path, b, epochs=2, input_noise=0.2))
+    ha = json.loads((a / "history.json").read_text())
+    hb = json.loads((b / "history.json").read_text())
+    assert hb[0]["train_loss"] > 1.5 * ha[0]["train_loss"], (ha[0], hb[0])

@@ -1,0 +1,241 @@
+"""The surrogate family comparison: train every family on the same data and budget, evaluate, tabulate.
+
+Regenerates the table and figure of ``docs/surrogates.md``::
+
+    .venv/bin/python scripts/surrogate_study.py                      # everything (hours on 2 cores)
+    .venv/bin/python scripts/surrogate_study.py --only spectral conv   # some runs
+    .venv/bin/python scripts/surrogate_study.py --table-only           # re-tabulate finished runs
+
+Every step is resumable: the dataset is generated only when missing, a run whose
+checkpoint says training finished is not retrained (an interrupted one resumes;
+the time budget counts the training time of all its sessions), and a run whose
+``eval/report.json`` is newer than its ``model.pt`` is not re-evaluated. Each
+training run gets ``--max-minutes`` of wall time (default 18, under the 20 of the
+issue), one torch thread, and may share the machine with one other run
+(``--jobs 2``). Outputs: ``RUNS/<name>/`` per run, ``RUNS/study.md`` (table),
+``RUNS/study.json`` and ``docs/figures/surrogate_study.png`` (``--figure``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    """One family and its training settings."""
+
+    name: str
+    family: str
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    horizon: int = 8
+    epochs: int = 100
+    """Epochs, also the length of the cosine learning-rate schedule (chosen to fit the time budget)."""
+    note: str = ""
+
+
+#: The runs of the comparison; all share the dataset, the optimiser settings and the time budget.
+STUDY: tuple[StudyRun, ...] = (
+    StudyRun("spectral", "spectral", {"width": 16, "depth": 1}, epochs=50, note="exact linear part, learned flux, u^2 channel"),
+    StudyRun("conv", "conv", {"width": 32, "depth": 2, "cutoff": 21}, epochs=100, note="periodic convs, residual"),
+    StudyRun("corrected", "corrected", {"width": 16, "depth": 1, "coarse_modes": 8}, epochs=150, note="8-mode ETDRK4 + learned correction"),
+    StudyRun("node", "node", {"width": 128, "depth": 2, "method": "rk4", "step_size": 0.125, "cutoff": 21}, epochs=80, note="MLP vector field, rk4"),
+    StudyRun("resnet", "resnet", {"width": 128, "depth": 2, "substeps": 4, "cutoff": 21}, epochs=150, note="MLP, explicit Euler, 4 substeps"),
+    StudyRun("spectral_noquad", "spectral", {"width": 16, "depth": 1, "quadratic": False}, epochs=50, note="as spectral, no u^2 channel"),
+)
+#: Training settings shared by every run.
+COMMON = {"patience": 30, "lr": 1e-3, "batch_size": 64, "windows_per_epoch": 2048}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default="data/ks_random.h5", help="dataset; generated (64 x 400 steps, random actuation, seed 0) if missing")
+    p.add_argument("--runs", default="runs/study", help="folder of the runs (default: %(default)s)")
+    p.add_argument("--only", nargs="+", default=None, help=f"run names among {[r.name for r in STUDY]}")
+    p.add_argument("--max-minutes", type=float, default=18.0, help="training wall time per run (default: %(default)s)")
+    p.add_argument("--jobs", type=int, default=2, help="training runs at once, one torch thread each (default: %(default)s)")
+    p.add_argument("--table-only", action="store_true", help="only tabulate the runs already evaluated")
+    p.add_argument("--figure", default="docs/figures/surrogate_study.png", help="comparison figure (default: %(default)s)")
+    ns = p.parse_args(argv)
+    names = [r.name for r in STUDY]
+    if ns.only is not None:
+        bad = [n for n in ns.only if n not in names]
+        if bad:
+            p.error(f"--only: unknown run names {bad}; known: {names}")
+    if ns.jobs < 1:
+        p.error(f"--jobs must be >= 1, got {ns.jobs}")
+    if not ns.max_minutes > 0:
+        p.error(f"--max-minutes must be positive, got {ns.max_minutes}")
+    return ns
+
+
+def train_command(run: StudyRun, data: str, out: Path, max_minutes: float) -> list[str]:
+    """The ``chaoscontrol surrogate train`` command line of ``run``."""
+    cmd = [
+        "chaoscontrol", "surrogate", "train", "--model", run.family, "--data", data, "--out", str(out),
+        "--model-kwargs", json.dumps(run.model_kwargs), "--horizon", str(run.horizon), "--max-minutes", f"{max_minutes:g}",
+        "--epochs", str(run.epochs), "--schedule-epochs", str(run.epochs), "--no-progress",
+    ]
+    for key, value in COMMON.items():
+        cmd += ["--" + key.replace("_", "-"), str(value)]
+    return cmd
+
+
+def training_state(out: Path) -> dict[str, Any] | None:
+    """The finished flag, epochs and wall time of a run (None when it never started)."""
+    import torch
+
+    ckpt = out / "checkpoint.pt"
+    if not ckpt.is_file():
+        return None
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    history = state["history"]
+    return {"finished": state.get("finished"), "epochs": state["epoch"], "wall_s": history[-1].get("wall_s") if history else None}
+
+
+def train_all(runs: list[StudyRun], data: str, root: Path, max_minutes: float, jobs: int) -> None:
+    """Train the unfinished runs, ``jobs`` at a time, each with one torch thread."""
+    exe = str(Path(sys.executable).parent / "chaoscontrol")
+    pending = []
+    for run in runs:
+        out = root / run.name
+        state = training_state(out)
+        if state is not None and state["finished"]:
+            print(f"[{run.name}] trained ({state['finished']}, {state['epochs']} epochs)", flush=True)
+            continue
+        cmd = train_command(run, data, out, max_minutes)
+        if state is not None:
+            cmd.append("--resume")
+        cmd[0] = exe
+        pending.append((run, cmd))
+    running: list[tuple[StudyRun, subprocess.Popen, Any]] = []
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    while pending or running:
+        while pending and len(running) < jobs:
+            run, cmd = pending.pop(0)
+            (root / run.name).mkdir(parents=True, exist_ok=True)
+            log = open(root / run.name / "train.log", "a")  # noqa: SIM115 - closed when the process ends
+            print(f"[{run.name}] " + shlex.join(cmd[1:]), flush=True)
+            running.append((run, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
+        time.sleep(5)
+        for item in list(running):
+            run, proc, log = item
+            if proc.poll() is not None:
+                log.close()
+                running.remove(item)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"training {run.name} failed (exit {proc.returncode}); see {root / run.name / 'train.log'}")
+                print(f"[{run.name}] training done", flush=True)
+
+
+def evaluate_all(runs: list[StudyRun], root: Path) -> None:
+    """Evaluate the runs whose report is missing or older than their model."""
+    from chaoscontrol.surrogates.evaluate import EvaluateArgs, evaluate_surrogate
+
+    for run in runs:
+        model, report = root / run.name / "model.pt", root / run.name / "eval" / "report.json"
+        if report.is_file() and report.stat().st_mtime > model.stat().st_mtime:
+            continue
+        print(f"[{run.name}] evaluating", flush=True)
+        evaluate_surrogate(EvaluateArgs(model=str(model), out=str(report.parent)), progress=False)
+
+
+def tabulate(runs: list[StudyRun], root: Path, figure: str | None) -> list[dict[str, Any]]:
+    """Write ``RUNS/study.md`` and ``study.json`` (and the figure) from the finished reports."""
+    rows = []
+    for run in runs:
+        report_path = root / run.name / "eval" / "report.json"
+        if not report_path.is_file():
+            continue
+        r = json.loads(report_path.read_text())
+        state = training_state(root / run.name) or {}
+        rows.append({"name": run.name, "note": run.note, "train_minutes": (state.get("wall_s") or float("nan")) / 60,
+                     "epochs": state.get("epochs"), **{k: v for k, v in r.items() if k != "args"}})
+    lines = [
+        "| run | family | params | train (min, epochs) | one-step error | VPT median [q25, q75] (Lyapunov times) "
+        "| blow-ups (100 + 100 free runs) | D model / truth, forced | D model / truth, unforced | reward corr. "
+        "| shift-equiv. error | transitions/s batch 1: model / truth | batch 256: model / truth |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def ratio(fr: dict[str, Any]) -> str:
+        m, t = fr["dissipation_model"], fr["dissipation_truth"]
+        return "n/a" if m is None else f"{m:.4g} / {t:.4g} ({100 * (m / t - 1):+.1f} %)"
+
+    for r in rows:
+        fr = r["free_runs"]
+        lines.append(
+            f"| {r['name']} | {r['family']} | {r['params']:,} | {r['train_minutes']:.1f}, {r['epochs']} | {r['one_step_error']:.1e} "
+            f"| {r['vpt_lyapunov_median']:.2f} [{r['vpt_lyapunov_q25']:.2f}, {r['vpt_lyapunov_q75']:.2f}] | {r['blowup_fraction']:.0%} "
+            f"| {ratio(fr['forced'])} | {ratio(fr['unforced'])} | {r['reward_correlation']:.3f} | {r['shift_equivariance_error']:.1e} "
+            f"| {r['model_transitions_per_s_batch1']:,.0f} / {r['truth_transitions_per_s_batch1']:,.0f} "
+            f"| {r['model_transitions_per_s_batch256']:,.0f} / {r['truth_transitions_per_s_batch256']:,.0f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    (root / "study.md").write_text(text)
+    (root / "study.json").write_text(json.dumps(rows, indent=1, default=str))
+    print(text)
+    if figure and rows:
+        _figure(rows, ROOT / figure if not Path(figure).is_absolute() else Path(figure))
+    return rows
+
+
+def _figure(rows: list[dict[str, Any]], path: Path) -> None:
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.2), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    labels = [r["name"] for r in rows]
+    med = np.array([r["vpt_lyapunov_median"] for r in rows])
+    err = [med - [r["vpt_lyapunov_q25"] for r in rows], np.array([r["vpt_lyapunov_q75"] for r in rows]) - med]
+    ax = fig.add_subplot(1, 2, 1)
+    ax.bar(labels, med, yerr=err, capsize=3)
+    ax.axhline(3.0, color="C3", lw=0.8, ls="--", label="goal, part 1")
+    ax.axhline(5.0, color="C2", lw=0.8, ls=":", label="goal, part 2")
+    ax.set_ylabel("valid prediction time (Lyapunov times)")
+    ax.legend(fontsize=7)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    ax = fig.add_subplot(1, 2, 2)
+    for j, kind in enumerate(("forced", "unforced")):
+        vals = [
+            (r["free_runs"][kind]["dissipation_model"] or np.nan) / r["free_runs"][kind]["dissipation_truth"] - 1.0 for r in rows
+        ]
+        ax.bar(np.arange(len(rows)) + 0.4 * j - 0.2, 100 * np.array(vals), width=0.4, label=kind)
+    ax.axhspan(-5, 5, color="C3", alpha=0.1, label="within 5 %")
+    ax.set_xticks(np.arange(len(rows)), labels, rotation=30, fontsize=7)
+    ax.set_ylabel("free-run dissipation, model vs truth (%)")
+    ax.legend(fontsize=7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = parse_args(argv)
+    runs = [r for r in STUDY if ns.only is None or r.name in ns.only]
+    root = Path(ns.runs)
+    if not ns.table_only:
+        if not Path(ns.data).is_file():
+            from chaoscontrol.surrogates.dataset import DatasetSpec, generate_dataset
+
+            generate_dataset(DatasetSpec(n_trajectories=64, steps=400, actuation="random", seed=0), ns.data)
+        train_all(runs, ns.data, root, ns.max_minutes, ns.jobs)
+        evaluate_all(runs, root)
+    tabulate(runs, root, ns.figure)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
