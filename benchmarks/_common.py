@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 
 
-def benchmark_args(doc: str, default_repeats: int, quick_help: str, argv: list[str] | None = None) -> tuple[argparse.Namespace, int]:
-    """Parse ``--repeats --quick --json --seed``; returns (args, repeats) with 3 repeats under ``--quick``."""
+def benchmark_args(
+    doc: str,
+    default_repeats: int,
+    quick_help: str,
+    argv: list[str] | None = None,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> tuple[argparse.Namespace, int]:
+    """Parse ``--repeats --quick --json --seed`` (and what ``add_arguments`` adds to the parser);
+    returns (args, repeats) with 3 repeats under ``--quick``."""
     p = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    if add_arguments is not None:
+        add_arguments(p)
     p.add_argument("--repeats", type=int, default=None,
                    help=f"repeats of every measurement (default {default_repeats}; 3 with --quick)")
     p.add_argument("--quick", action="store_true", help=quick_help)

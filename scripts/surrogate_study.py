@@ -14,6 +14,9 @@ training run gets ``--max-minutes`` of wall time (default 18, under the 20 of th
 issue), one torch thread, and may share the machine with one other run
 (``--jobs 2``). Outputs: ``RUNS/<name>/`` per run, ``RUNS/study.md`` (table),
 ``RUNS/study.json`` and ``docs/figures/surrogate_study.png`` (``--figure``).
+
+Speed is not tabulated here (the evaluations run next to training jobs); measure
+it on a quiet machine with ``benchmarks/bench_surrogates.py RUNS/*/model.pt``.
 """
 
 from __future__ import annotations
@@ -41,18 +44,31 @@ class StudyRun:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     horizon: int = 8
     epochs: int = 100
-    """Epochs, also the length of the cosine learning-rate schedule (chosen to fit the time budget)."""
+    """Epochs, also the length of the cosine learning-rate schedule (chosen to fit the time budget);
+    0: an untrained baseline (the ``corrected`` family untrained is its coarse solver)."""
+    input_noise: float = 0.0
+    """Training input noise (fraction of rms(u))."""
     note: str = ""
 
 
 #: The runs of the comparison; all share the dataset, the optimiser settings and the time budget.
 STUDY: tuple[StudyRun, ...] = (
-    StudyRun("spectral", "spectral", {"width": 16, "depth": 1}, epochs=50, note="exact linear part, learned flux, u^2 channel"),
-    StudyRun("conv", "conv", {"width": 32, "depth": 2, "cutoff": 21}, epochs=100, note="periodic convs, residual"),
-    StudyRun("corrected", "corrected", {"width": 16, "depth": 1, "coarse_modes": 8}, epochs=150, note="8-mode ETDRK4 + learned correction"),
-    StudyRun("node", "node", {"width": 128, "depth": 2, "method": "rk4", "step_size": 0.125, "cutoff": 21}, epochs=80, note="MLP vector field, rk4"),
+    # unconstrained networks (part 1 families), spectral truncation of the output at mode 21 or 16
     StudyRun("resnet", "resnet", {"width": 128, "depth": 2, "substeps": 4, "cutoff": 21}, epochs=150, note="MLP, explicit Euler, 4 substeps"),
-    StudyRun("spectral_noquad", "spectral", {"width": 16, "depth": 1, "quadratic": False}, epochs=50, note="as spectral, no u^2 channel"),
+    StudyRun("node", "node", {"width": 128, "depth": 2, "method": "rk4", "step_size": 0.125, "cutoff": 21}, epochs=80, note="MLP vector field, rk4"),
+    StudyRun("node_noise", "node", {"width": 128, "depth": 2, "method": "rk4", "step_size": 0.125, "cutoff": 16}, epochs=80,
+             input_noise=0.02, note="as node, input noise 0.02, cutoff 16"),
+    StudyRun("conv", "conv", {"width": 32, "depth": 2, "cutoff": 21}, epochs=100, note="periodic convs, residual"),
+    StudyRun("conv_noise", "conv", {"width": 32, "depth": 2, "cutoff": 16}, epochs=100, input_noise=0.02,
+             note="as conv, input noise 0.02, cutoff 16"),
+    # physics built in (part 2 families)
+    StudyRun("spectral_short", "spectral", {"width": 16, "depth": 1}, epochs=50, note="exact linear part, learned flux, u^2 channel"),
+    StudyRun("spectral", "spectral", {"width": 16, "depth": 1}, epochs=150, note="as spectral_short, 3x the epochs"),
+    StudyRun("spectral_noquad", "spectral", {"width": 16, "depth": 1, "quadratic": False}, epochs=50, note="as spectral_short, no u^2 channel"),
+    StudyRun("coarse8", "corrected", {"width": 16, "depth": 1, "coarse_modes": 8}, epochs=0, note="8-mode ETDRK4 alone (untrained)"),
+    StudyRun("corrected", "corrected", {"width": 16, "depth": 1, "coarse_modes": 8}, epochs=150, note="8-mode ETDRK4 + learned correction"),
+    StudyRun("coarse12", "corrected", {"width": 16, "depth": 1, "coarse_modes": 12}, epochs=0, note="12-mode ETDRK4 alone (untrained)"),
+    StudyRun("corrected12", "corrected", {"width": 16, "depth": 1, "coarse_modes": 12}, epochs=150, note="12-mode ETDRK4 + learned correction"),
 )
 #: Training settings shared by every run.
 COMMON = {"patience": 30, "lr": 1e-3, "batch_size": 64, "windows_per_epoch": 2048}
@@ -87,6 +103,8 @@ def train_command(run: StudyRun, data: str, out: Path, max_minutes: float) -> li
         "--model-kwargs", json.dumps(run.model_kwargs), "--horizon", str(run.horizon), "--max-minutes", f"{max_minutes:g}",
         "--epochs", str(run.epochs), "--schedule-epochs", str(run.epochs), "--no-progress",
     ]
+    if run.input_noise:
+        cmd += ["--input-noise", f"{run.input_noise:g}"]
     for key, value in COMMON.items():
         cmd += ["--" + key.replace("_", "-"), str(value)]
     return cmd
@@ -104,12 +122,39 @@ def training_state(out: Path) -> dict[str, Any] | None:
     return {"finished": state.get("finished"), "epochs": state["epoch"], "wall_s": history[-1].get("wall_s") if history else None}
 
 
+def save_untrained(run: StudyRun, data: str, out: Path) -> None:
+    """Write the untrained model of ``run`` (for ``corrected``: its coarse solver) as ``out/model.pt``."""
+    import numpy as np
+
+    from chaoscontrol.envs.ks_control import KSControlEnv
+    from chaoscontrol.envs.perturbations import attractor_rms
+    from chaoscontrol.surrogates.dataset import DYNAMICS_KEYS, load_dataset
+    from chaoscontrol.surrogates.models import build_model, make_config
+    from chaoscontrol.surrogates.train import save_surrogate
+
+    env_config = load_dataset(data, "train").env_config
+    env = KSControlEnv(**{k: env_config[k] for k in DYNAMICS_KEYS})
+    n_act = env.action_space.shape[0]
+    cfg = env.config
+    config = make_config(
+        run.family, L=cfg.L, N=cfg.N, n_actuators=n_act, interval=env.frame_skip * cfg.dt, **run.model_kwargs
+    )
+    model = build_model(config, env.forcing_fields(np.eye(n_act)), attractor_rms(cfg.L, cfg.N, cfg.dt))
+    out.mkdir(parents=True, exist_ok=True)
+    save_surrogate(model, env_config, out / "model.pt")
+    print(f"[{run.name}] untrained baseline written", flush=True)
+
+
 def train_all(runs: list[StudyRun], data: str, root: Path, max_minutes: float, jobs: int) -> None:
     """Train the unfinished runs, ``jobs`` at a time, each with one torch thread."""
     exe = str(Path(sys.executable).parent / "chaoscontrol")
     pending = []
     for run in runs:
         out = root / run.name
+        if run.epochs == 0:
+            if not (out / "model.pt").is_file():
+                save_untrained(run, data, out)
+            continue
         state = training_state(out)
         if state is not None and state["finished"]:
             print(f"[{run.name}] trained ({state['finished']}, {state['epochs']} epochs)", flush=True)
@@ -159,28 +204,31 @@ def tabulate(runs: list[StudyRun], root: Path, figure: str | None) -> list[dict[
         if not report_path.is_file():
             continue
         r = json.loads(report_path.read_text())
-        state = training_state(root / run.name) or {}
+        state = training_state(root / run.name) or {"wall_s": 0.0, "epochs": 0}
         rows.append({"name": run.name, "note": run.note, "train_minutes": (state.get("wall_s") or float("nan")) / 60,
                      "epochs": state.get("epochs"), **{k: v for k, v in r.items() if k != "args"}})
     lines = [
         "| run | family | params | train (min, epochs) | one-step error | VPT median [q25, q75] (Lyapunov times) "
         "| blow-ups (100 + 100 free runs) | D model / truth, forced | D model / truth, unforced | reward corr. "
-        "| shift-equiv. error | transitions/s batch 1: model / truth | batch 256: model / truth |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| shift-equiv. error |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def ratio(fr: dict[str, Any]) -> str:
         m, t = fr["dissipation_model"], fr["dissipation_truth"]
         return "n/a" if m is None else f"{m:.4g} / {t:.4g} ({100 * (m / t - 1):+.1f} %)"
 
+    def train_cells(r: dict[str, Any]) -> str:
+        if r["epochs"] == 0:
+            return "0 learned (untrained) | 0"
+        return f"{r['params']:,} | {r['train_minutes']:.1f}, {r['epochs']}"
+
     for r in rows:
         fr = r["free_runs"]
         lines.append(
-            f"| {r['name']} | {r['family']} | {r['params']:,} | {r['train_minutes']:.1f}, {r['epochs']} | {r['one_step_error']:.1e} "
+            f"| {r['name']} | {r['family']} | {train_cells(r)} | {r['one_step_error']:.1e} "
             f"| {r['vpt_lyapunov_median']:.2f} [{r['vpt_lyapunov_q25']:.2f}, {r['vpt_lyapunov_q75']:.2f}] | {r['blowup_fraction']:.0%} "
-            f"| {ratio(fr['forced'])} | {ratio(fr['unforced'])} | {r['reward_correlation']:.3f} | {r['shift_equivariance_error']:.1e} "
-            f"| {r['model_transitions_per_s_batch1']:,.0f} / {r['truth_transitions_per_s_batch1']:,.0f} "
-            f"| {r['model_transitions_per_s_batch256']:,.0f} / {r['truth_transitions_per_s_batch256']:,.0f} |"
+            f"| {ratio(fr['forced'])} | {ratio(fr['unforced'])} | {r['reward_correlation']:.3f} | {r['shift_equivariance_error']:.1e} |"
         )
     text = "\n".join(lines) + "\n"
     (root / "study.md").write_text(text)

@@ -149,7 +149,7 @@ def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to read is the file's fault
-        raise ValueError(f"surrogate checkpoint {str(path)!r} is not readable: {exc}") from exc
+        raise ValueError(f"surrogate checkpoint {str(path)!r} is not a readable torch checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(payload, dict) or any(k not in payload for k in CHECKPOINT_KEYS):
         raise ValueError(f"surrogate checkpoint {str(path)!r} lacks the keys {list(CHECKPOINT_KEYS)}")
     family = payload["config"].get("family")

@@ -41,6 +41,21 @@ def perturb_last_layer(model: nn.Module, seed: int = 0, std: float = 0.1) -> Non
         layer.bias.copy_(std * torch.randn(layer.bias.shape, generator=g))
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Run on one torch thread: the tensors are tiny, so threads are pure overhead.
+
+    Numba's OpenMP layer (started by the solver's parallel kernels, e.g. in the
+    ``dataset_path`` fixture) sets the shared OpenMP thread count to the core count,
+    overriding OMP_NUM_THREADS=1; on a loaded machine torch's conv1d/backward then
+    runs ~80x slower (measured: the spectral overfit test took 56-101 s instead of 1 s).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def dataset_path(tmp_path_factory):
     """8 trajectories x 20 steps, random actuation held 2 steps; splits 4 / 2 / 2."""

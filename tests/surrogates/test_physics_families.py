@@ -33,21 +33,6 @@ U_SCALE = 1.185
 KERNEL = 5
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Run on one torch thread: the tensors are tiny, so threads are pure overhead.
-
-    Numba's OpenMP layer (started by the solver's parallel kernels, e.g. in the
-    ``dataset_path`` fixture) sets the shared OpenMP thread count to the core count,
-    overriding OMP_NUM_THREADS=1; on a loaded machine torch's conv1d/backward then
-    runs ~80x slower (measured: the spectral overfit test took 56-101 s instead of 1 s).
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def rel_rms(x: np.ndarray, ref: np.ndarray) -> float:
     return float(np.sqrt(np.mean((x - ref) ** 2)) / np.sqrt(np.mean(ref**2)))
 
