@@ -61,6 +61,16 @@ STUDY: tuple[StudyRun, ...] = (
     StudyRun("conv", "conv", {"width": 32, "depth": 2, "cutoff": 21}, epochs=100, note="periodic convs, residual"),
     StudyRun("conv_noise", "conv", {"width": 32, "depth": 2, "cutoff": 16}, epochs=100, input_noise=0.02,
              note="as conv, input noise 0.02, cutoff 16"),
+    # numerical-scheme architectures (part 2): stable explicit and implicit steps, at the MLPs' size and at one third
+    StudyRun("stable_antisym", "stable_resnet", {"variant": "antisymmetric", "width": 80, "depth": 4, "cutoff": 21}, epochs=150,
+             note="Haber-Ruthotto antisymmetric, 4 layers of 80"),
+    StudyRun("stable_hamiltonian", "stable_resnet", {"variant": "hamiltonian", "width": 80, "depth": 4, "cutoff": 21}, epochs=150,
+             note="Haber-Ruthotto Hamiltonian (Verlet), 4 layers of 80"),
+    StudyRun("deq", "deq", {"width": 128, "depth": 2, "cutoff": 21}, epochs=150, note="implicit Euler z = u + hF(z, f), Anderson, implicit gradients"),
+    StudyRun("resnet_third", "resnet", {"width": 56, "depth": 2, "substeps": 4, "cutoff": 21}, epochs=150, note="resnet at 1/3 of the parameters"),
+    StudyRun("stable_antisym_third", "stable_resnet", {"variant": "antisymmetric", "width": 40, "depth": 4, "cutoff": 21}, epochs=150,
+             note="stable_antisym at 1/3 of the parameters"),
+    StudyRun("deq_third", "deq", {"width": 56, "depth": 2, "cutoff": 21}, epochs=150, note="deq at 1/3 of the parameters"),
     # physics built in (part 2 families)
     StudyRun("spectral_short", "spectral", {"width": 16, "depth": 1}, epochs=50, note="exact linear part, learned flux, u^2 channel"),
     StudyRun("spectral", "spectral", {"width": 16, "depth": 1}, epochs=150, note="as spectral_short, 3x the epochs"),

@@ -27,6 +27,12 @@ Families (:data:`FAMILIES`):
   learned periodic-conv correction, in the spirit of Kochkov et al. (2021,
   "Machine learning-accelerated computational fluid dynamics", PNAS 118).
 
+Two more families live in their own modules and are registered here:
+``stable_resnet`` (:mod:`chaoscontrol.surrogates.stable`, Haber & Ruthotto's
+antisymmetric and Hamiltonian networks) and ``deq``
+(:mod:`chaoscontrol.surrogates.implicit`, implicit-Euler steps solved to
+equilibrium with implicit differentiation, Bai et al. 2019).
+
 Every family may truncate its output spectrally (``cutoff``: the Fourier modes
 of u_next above that index are set to zero; 0 keeps all). At N = 64 the true
 spectrum above mode 16 is about 1e-5 of its peak, so a cutoff near N/3 costs no
@@ -36,50 +42,18 @@ accuracy and removes the high-wavenumber pile-up that ruins free runs.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
+
+from chaoscontrol.surrogates.base import PeriodicConvNet, Surrogate, SurrogateConfig, check_kernel, flat, mlp, remove_mean
+from chaoscontrol.surrogates.implicit import DEQConfig, DEQSurrogate
 from chaoscontrol.surrogates.spectral_ops import KSFourier, truncate
-from chaoscontrol.validation import check_int, is_int
-
-
-@dataclass(frozen=True)
-class SurrogateConfig:
-    """Configuration shared by all families."""
-
-    family: ClassVar[str] = "base"
-    N: int = 64
-    """Grid points."""
-    n_actuators: int = 4
-    """Actuators (the action dimension)."""
-    interval: float = 0.25
-    """Control interval (time units) one forward call advances."""
-    width: int = 128
-    """Hidden width (MLP units or conv channels)."""
-    depth: int = 2
-    """Hidden layers of F (or conv layers)."""
-    L: float = 22.0
-    """Domain length (used by the Fourier-based families)."""
-    cutoff: int = 0
-    """Spectral truncation of the output: Fourier modes above this index are zeroed (0 keeps all)."""
-
-    def __post_init__(self) -> None:
-        for name in ("N", "n_actuators", "width", "depth"):
-            check_int(name, getattr(self, name))
-        check_int("cutoff", self.cutoff, minimum=0)
-        if self.N % 2:
-            raise ValueError(f"N must be even, got {self.N!r}")
-        for name in ("interval", "L"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be positive and finite, got {value!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values, with the family name."""
-        return {"family": self.family, **asdict(self)}
+from chaoscontrol.surrogates.stable import StableResNetConfig, StableResNetSurrogate
+from chaoscontrol.validation import check_int
 
 
 @dataclass(frozen=True)
@@ -134,7 +108,7 @@ class ConvConfig(SurrogateConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_kernel(self.kernel_size)
+        check_kernel(self.kernel_size)
 
 
 @dataclass(frozen=True)
@@ -154,7 +128,7 @@ class SpectralConfig(SurrogateConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_kernel(self.kernel_size)
+        check_kernel(self.kernel_size)
         check_int("substeps", self.substeps)
         if not isinstance(self.quadratic, bool):
             raise ValueError(f"quadratic must be True or False, got {self.quadratic!r}")
@@ -176,110 +150,11 @@ class CorrectedConfig(SurrogateConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _check_kernel(self.kernel_size)
+        check_kernel(self.kernel_size)
         check_int("coarse_modes", self.coarse_modes)
         check_int("coarse_steps", self.coarse_steps)
         if self.coarse_modes > self.N // 2:
             raise ValueError(f"coarse_modes must be at most N/2 = {self.N // 2}, got {self.coarse_modes}")
-
-
-def _check_kernel(kernel_size: Any) -> None:
-    if not is_int(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be an odd integer >= 1, got {kernel_size!r}")
-
-
-class _PeriodicConvNet(nn.Module):
-    """Periodic conv net, ``in_channels`` -> 1 channel: hidden GELU layers plus a linear skip; starts at zero."""
-
-    def __init__(self, in_channels: int, width: int, depth: int, kernel_size: int) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        channels = in_channels
-        for _ in range(depth):
-            layers += [nn.Conv1d(channels, width, kernel_size, padding="same", padding_mode="circular"), nn.GELU()]
-            channels = width
-        last = nn.Conv1d(channels, 1, kernel_size, padding="same", padding_mode="circular")
-        self.skip = nn.Conv1d(in_channels, 1, kernel_size, padding="same", padding_mode="circular")
-        for layer in (last, self.skip):
-            nn.init.zeros_(layer.weight)
-            nn.init.zeros_(layer.bias)
-        self.net = nn.Sequential(*layers, last)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, N) -> (B, N)."""
-        return (self.net(x) + self.skip(x))[:, 0]
-
-
-def _mlp(n_in: int, n_out: int, width: int, depth: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    last = n_in
-    for _ in range(depth):
-        layers += [nn.Linear(last, width), nn.GELU()]
-        last = width
-    layers.append(nn.Linear(last, n_out))
-    nn.init.zeros_(layers[-1].weight)  # start as the identity map u -> u
-    nn.init.zeros_(layers[-1].bias)
-    return nn.Sequential(*layers)
-
-
-def _remove_mean(x: torch.Tensor) -> torch.Tensor:
-    return x - x.mean(dim=-1, keepdim=True)
-
-
-class Surrogate(nn.Module):
-    """Base class: (u, a) -> u_next over one control interval, mean-conserving.
-
-    :param config: the family's config.
-    :param forcing_shapes: mean-removed actuator shapes times max_forcing, (n_act, N): f = clip(a) @ forcing_shapes.
-    :param u_scale: typical size of u (the attractor's rms), used to scale inputs.
-    """
-
-    config_class: ClassVar[type[SurrogateConfig]] = SurrogateConfig
-
-    def __init__(self, config: SurrogateConfig, forcing_shapes: np.ndarray | torch.Tensor, u_scale: float = 1.0) -> None:
-        super().__init__()
-        if not isinstance(config, self.config_class):
-            raise ValueError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
-        shapes = torch.as_tensor(np.asarray(forcing_shapes), dtype=torch.float32)
-        if shapes.shape != (config.n_actuators, config.N):
-            raise ValueError(f"forcing_shapes must have shape ({config.n_actuators}, {config.N}), got {tuple(shapes.shape)}")
-        if not (math.isfinite(u_scale) and u_scale > 0):
-            raise ValueError(f"u_scale must be positive, got {u_scale!r}")
-        self.config = config
-        self.register_buffer("forcing_shapes", shapes)
-        self.register_buffer("u_scale", torch.tensor(float(u_scale)))
-        f_scale = float(shapes.abs().max()) or 1.0
-        self.register_buffer("f_scale", torch.tensor(f_scale))
-
-    def forcing(self, a: torch.Tensor) -> torch.Tensor:
-        """f(x) of actions (B, n_act): (B, N)."""
-        return a.clamp(-1.0, 1.0) @ self.forcing_shapes
-
-    def forward(self, u: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        if u.shape[-1] != self.config.N or a.shape[-1] != self.config.n_actuators:
-            raise ValueError(
-                f"expected u (..., {self.config.N}) and a (..., {self.config.n_actuators}), got {tuple(u.shape)}, {tuple(a.shape)}"
-            )
-        f = self.forcing(a)
-        u_next = u + _remove_mean(self.increment(u, f))
-        if self.config.cutoff:
-            u_next = torch.fft.irfft(truncate(torch.fft.rfft(u_next, dim=-1), self.config.cutoff), n=self.config.N, dim=-1)
-        return u_next
-
-    def increment(self, u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-        """u_next - u before mean removal."""
-        raise NotImplementedError
-
-    def rollout(self, u0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """States (B, S + 1, N) from u0 (B, N) under actions (B, S, n_act)."""
-        states = [u0]
-        for k in range(actions.shape[1]):
-            states.append(self(states[-1], actions[:, k]))
-        return torch.stack(states, dim=1)
-
-    def n_parameters(self) -> int:
-        """Trainable parameters."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
 
 class ResNetSurrogate(Surrogate):
@@ -289,28 +164,28 @@ class ResNetSurrogate(Surrogate):
 
     def __init__(self, config: ResNetConfig, forcing_shapes, u_scale: float = 1.0) -> None:
         super().__init__(config, forcing_shapes, u_scale)
-        self.rhs = _mlp(2 * config.N, config.N, config.width, config.depth)
+        self.rhs = mlp(2 * config.N, config.N, config.width, config.depth)
 
     def increment(self, u, f):
         h = self.config.interval / self.config.substeps
         x = u
         for _ in range(self.config.substeps):
             z = torch.cat([x / self.u_scale, f / self.f_scale], dim=-1)
-            x = x + h * self.u_scale * _remove_mean(self.rhs(z))
+            x = x + h * self.u_scale * remove_mean(self.rhs(z))
         return x - u
 
 
 class _ODEFunc(nn.Module):
     def __init__(self, owner: NODESurrogate) -> None:
         super().__init__()
-        self.net = _mlp(2 * owner.config.N, owner.config.N, owner.config.width, owner.config.depth)
+        self.net = mlp(2 * owner.config.N, owner.config.N, owner.config.width, owner.config.depth)
         self.owner = [owner]  # not a submodule (avoids a cycle)
         self.f: torch.Tensor | None = None
 
     def forward(self, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         o = self.owner[0]
         z = torch.cat([u / o.u_scale, self.f / o.f_scale], dim=-1)
-        return o.u_scale * _remove_mean(self.net(z))
+        return o.u_scale * remove_mean(self.net(z))
 
 
 class NODESurrogate(Surrogate):
@@ -365,10 +240,6 @@ class ConvSurrogate(Surrogate):
         return self.u_scale * self.net(x).reshape(*lead, self.config.N)
 
 
-def _flat(x: torch.Tensor, n: int) -> tuple[torch.Tensor, tuple[int, ...]]:
-    return x.reshape(-1, n), tuple(x.shape[:-1])
-
-
 class SpectralSurrogate(Surrogate):
     """ETDRK4 with the exact linear propagator and a learned nonlinear term N = f + dG(u, f)/dx.
 
@@ -382,11 +253,11 @@ class SpectralSurrogate(Surrogate):
     def __init__(self, config: SpectralConfig, forcing_shapes, u_scale: float = 1.0) -> None:
         super().__init__(config, forcing_shapes, u_scale)
         self.fourier = KSFourier(config.L, config.N, config.interval / config.substeps)
-        self.flux = _PeriodicConvNet(3 if config.quadratic else 2, config.width, config.depth, config.kernel_size)
+        self.flux = PeriodicConvNet(3 if config.quadratic else 2, config.width, config.depth, config.kernel_size)
 
     def increment(self, u, f):
         c = self.config
-        u2, lead = _flat(u, c.N)
+        u2, lead = flat(u, c.N)
         f2 = f.reshape(-1, c.N)
         fhat = self.fourier.rfft(f2)
         f_in = f2 / self.f_scale
@@ -415,7 +286,7 @@ class CorrectedSurrogate(Surrogate):
     def __init__(self, config: CorrectedConfig, forcing_shapes, u_scale: float = 1.0) -> None:
         super().__init__(config, forcing_shapes, u_scale)
         self.fourier = KSFourier(config.L, config.N, config.interval / config.coarse_steps)
-        self.correction = _PeriodicConvNet(3, config.width, config.depth, config.kernel_size)
+        self.correction = PeriodicConvNet(3, config.width, config.depth, config.kernel_size)
 
     def coarse(self, u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
         """The coarse solver's u after one interval (B, N)."""
@@ -433,7 +304,7 @@ class CorrectedSurrogate(Surrogate):
 
     def increment(self, u, f):
         c = self.config
-        u2, lead = _flat(u, c.N)
+        u2, lead = flat(u, c.N)
         f2 = f.reshape(-1, c.N)
         u_c = self.coarse(u2, f2)
         x = torch.stack([u2 / self.u_scale, f2 / self.f_scale, u_c / self.u_scale], dim=1)
@@ -447,6 +318,8 @@ FAMILIES: dict[str, tuple[type[SurrogateConfig], type[Surrogate]]] = {
     "conv": (ConvConfig, ConvSurrogate),
     "spectral": (SpectralConfig, SpectralSurrogate),
     "corrected": (CorrectedConfig, CorrectedSurrogate),
+    "stable_resnet": (StableResNetConfig, StableResNetSurrogate),
+    "deq": (DEQConfig, DEQSurrogate),
 }
 
 
@@ -480,12 +353,16 @@ __all__ = [
     "ConvSurrogate",
     "CorrectedConfig",
     "CorrectedSurrogate",
+    "DEQConfig",
+    "DEQSurrogate",
     "NODEConfig",
     "NODESurrogate",
     "ResNetConfig",
     "ResNetSurrogate",
     "SpectralConfig",
     "SpectralSurrogate",
+    "StableResNetConfig",
+    "StableResNetSurrogate",
     "Surrogate",
     "SurrogateConfig",
     "build_model",

@@ -1,0 +1,162 @@
+"""The common ground of every surrogate family: the config base class, the model base class and small building blocks.
+
+A surrogate maps (u_n, a_n) -> u_(n+1) over one control interval; see
+:mod:`chaoscontrol.surrogates.models` for the families and their registry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from chaoscontrol.surrogates.spectral_ops import truncate
+from chaoscontrol.validation import check_int, is_int
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    """Configuration shared by all families."""
+
+    family: ClassVar[str] = "base"
+    N: int = 64
+    """Grid points."""
+    n_actuators: int = 4
+    """Actuators (the action dimension)."""
+    interval: float = 0.25
+    """Control interval (time units) one forward call advances."""
+    width: int = 128
+    """Hidden width (MLP units or conv channels)."""
+    depth: int = 2
+    """Hidden layers of F (or conv layers)."""
+    L: float = 22.0
+    """Domain length (used by the Fourier-based families)."""
+    cutoff: int = 0
+    """Spectral truncation of the output: Fourier modes above this index are zeroed (0 keeps all)."""
+
+    def __post_init__(self) -> None:
+        for name in ("N", "n_actuators", "width", "depth"):
+            check_int(name, getattr(self, name))
+        check_int("cutoff", self.cutoff, minimum=0)
+        if self.N % 2:
+            raise ValueError(f"N must be even, got {self.N!r}")
+        for name in ("interval", "L"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be positive and finite, got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, with the family name."""
+        return {"family": self.family, **asdict(self)}
+
+
+
+
+def check_kernel(kernel_size: Any) -> None:
+    if not is_int(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be an odd integer >= 1, got {kernel_size!r}")
+
+
+class PeriodicConvNet(nn.Module):
+    """Periodic conv net, ``in_channels`` -> 1 channel: hidden GELU layers plus a linear skip; starts at zero."""
+
+    def __init__(self, in_channels: int, width: int, depth: int, kernel_size: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for _ in range(depth):
+            layers += [nn.Conv1d(channels, width, kernel_size, padding="same", padding_mode="circular"), nn.GELU()]
+            channels = width
+        last = nn.Conv1d(channels, 1, kernel_size, padding="same", padding_mode="circular")
+        self.skip = nn.Conv1d(in_channels, 1, kernel_size, padding="same", padding_mode="circular")
+        for layer in (last, self.skip):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        self.net = nn.Sequential(*layers, last)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, N) -> (B, N)."""
+        return (self.net(x) + self.skip(x))[:, 0]
+
+
+def mlp(n_in: int, n_out: int, width: int, depth: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    last = n_in
+    for _ in range(depth):
+        layers += [nn.Linear(last, width), nn.GELU()]
+        last = width
+    layers.append(nn.Linear(last, n_out))
+    nn.init.zeros_(layers[-1].weight)  # start as the identity map u -> u
+    nn.init.zeros_(layers[-1].bias)
+    return nn.Sequential(*layers)
+
+
+def remove_mean(x: torch.Tensor) -> torch.Tensor:
+    return x - x.mean(dim=-1, keepdim=True)
+
+
+class Surrogate(nn.Module):
+    """Base class: (u, a) -> u_next over one control interval, mean-conserving.
+
+    :param config: the family's config.
+    :param forcing_shapes: mean-removed actuator shapes times max_forcing, (n_act, N): f = clip(a) @ forcing_shapes.
+    :param u_scale: typical size of u (the attractor's rms), used to scale inputs.
+    """
+
+    config_class: ClassVar[type[SurrogateConfig]] = SurrogateConfig
+
+    def __init__(self, config: SurrogateConfig, forcing_shapes: np.ndarray | torch.Tensor, u_scale: float = 1.0) -> None:
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise ValueError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        shapes = torch.as_tensor(np.asarray(forcing_shapes), dtype=torch.float32)
+        if shapes.shape != (config.n_actuators, config.N):
+            raise ValueError(f"forcing_shapes must have shape ({config.n_actuators}, {config.N}), got {tuple(shapes.shape)}")
+        if not (math.isfinite(u_scale) and u_scale > 0):
+            raise ValueError(f"u_scale must be positive, got {u_scale!r}")
+        self.config = config
+        self.register_buffer("forcing_shapes", shapes)
+        self.register_buffer("u_scale", torch.tensor(float(u_scale)))
+        f_scale = float(shapes.abs().max()) or 1.0
+        self.register_buffer("f_scale", torch.tensor(f_scale))
+
+    def forcing(self, a: torch.Tensor) -> torch.Tensor:
+        """f(x) of actions (B, n_act): (B, N)."""
+        return a.clamp(-1.0, 1.0) @ self.forcing_shapes
+
+    def forward(self, u: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        if u.shape[-1] != self.config.N or a.shape[-1] != self.config.n_actuators:
+            raise ValueError(
+                f"expected u (..., {self.config.N}) and a (..., {self.config.n_actuators}), got {tuple(u.shape)}, {tuple(a.shape)}"
+            )
+        f = self.forcing(a)
+        u_next = u + remove_mean(self.increment(u, f))
+        if self.config.cutoff:
+            u_next = torch.fft.irfft(truncate(torch.fft.rfft(u_next, dim=-1), self.config.cutoff), n=self.config.N, dim=-1)
+        return u_next
+
+    def increment(self, u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
+        """u_next - u before mean removal."""
+        raise NotImplementedError
+
+    def rollout(self, u0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """States (B, S + 1, N) from u0 (B, N) under actions (B, S, n_act)."""
+        states = [u0]
+        for k in range(actions.shape[1]):
+            states.append(self(states[-1], actions[:, k]))
+        return torch.stack(states, dim=1)
+
+    def n_parameters(self) -> int:
+        """Trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def flat(x: torch.Tensor, n: int) -> tuple[torch.Tensor, tuple[int, ...]]:
+    return x.reshape(-1, n), tuple(x.shape[:-1])
+
+
+__all__ = ["PeriodicConvNet", "Surrogate", "SurrogateConfig", "check_kernel", "flat", "mlp", "remove_mean"]
