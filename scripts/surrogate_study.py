@@ -71,6 +71,11 @@ STUDY: tuple[StudyRun, ...] = (
     StudyRun("stable_antisym_third", "stable_resnet", {"variant": "antisymmetric", "width": 40, "depth": 4, "cutoff": 21}, epochs=150,
              note="stable_antisym at 1/3 of the parameters"),
     StudyRun("deq_third", "deq", {"width": 56, "depth": 2, "cutoff": 21}, epochs=150, note="deq at 1/3 of the parameters"),
+    # latent manifold dynamics (part 2): how small can the latent dimension be?
+    StudyRun("latent16", "latent", {"latent_dim": 16, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, note="autoencoder + forced latent NODE, d = 16"),
+    StudyRun("latent12", "latent", {"latent_dim": 12, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, note="as latent16, d = 12"),
+    StudyRun("latent8", "latent", {"latent_dim": 8, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, note="as latent16, d = 8"),
+    StudyRun("latent4", "latent", {"latent_dim": 4, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, note="as latent16, d = 4"),
     # physics built in (part 2 families)
     StudyRun("spectral_short", "spectral", {"width": 16, "depth": 1}, epochs=50, note="exact linear part, learned flux, u^2 channel"),
     StudyRun("spectral", "spectral", {"width": 16, "depth": 1}, epochs=150, note="as spectral_short, 3x the epochs"),

@@ -27,11 +27,13 @@ Families (:data:`FAMILIES`):
   learned periodic-conv correction, in the spirit of Kochkov et al. (2021,
   "Machine learning-accelerated computational fluid dynamics", PNAS 118).
 
-Two more families live in their own modules and are registered here:
+Three more families live in their own modules and are registered here:
 ``stable_resnet`` (:mod:`chaoscontrol.surrogates.stable`, Haber & Ruthotto's
 antisymmetric and Hamiltonian networks) and ``deq``
 (:mod:`chaoscontrol.surrogates.implicit`, implicit-Euler steps solved to
-equilibrium with implicit differentiation, Bai et al. 2019).
+equilibrium with implicit differentiation, Bai et al. 2019) and ``latent``
+(:mod:`chaoscontrol.surrogates.latent`, an autoencoder with a forced neural ODE
+in its latent space, after Linot & Graham).
 
 Every family may truncate its output spectrally (``cutoff``: the Fourier modes
 of u_next above that index are set to zero; 0 keeps all). At N = 64 the true
@@ -51,6 +53,7 @@ from torch import nn
 
 from chaoscontrol.surrogates.base import PeriodicConvNet, Surrogate, SurrogateConfig, check_kernel, flat, mlp, remove_mean
 from chaoscontrol.surrogates.implicit import DEQConfig, DEQSurrogate
+from chaoscontrol.surrogates.latent import LatentConfig, LatentSurrogate
 from chaoscontrol.surrogates.spectral_ops import KSFourier, truncate
 from chaoscontrol.surrogates.stable import StableResNetConfig, StableResNetSurrogate
 from chaoscontrol.validation import check_int
@@ -320,6 +323,7 @@ FAMILIES: dict[str, tuple[type[SurrogateConfig], type[Surrogate]]] = {
     "corrected": (CorrectedConfig, CorrectedSurrogate),
     "stable_resnet": (StableResNetConfig, StableResNetSurrogate),
     "deq": (DEQConfig, DEQSurrogate),
+    "latent": (LatentConfig, LatentSurrogate),
 }
 
 
@@ -355,6 +359,8 @@ __all__ = [
     "CorrectedSurrogate",
     "DEQConfig",
     "DEQSurrogate",
+    "LatentConfig",
+    "LatentSurrogate",
     "NODEConfig",
     "NODESurrogate",
     "ResNetConfig",

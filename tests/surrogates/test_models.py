@@ -31,10 +31,12 @@ FAMILY_CONFIGS = {
     "stable_antisym": lambda: make_config("stable_resnet", variant="antisymmetric", width=16, depth=2),
     "stable_hamiltonian": lambda: make_config("stable_resnet", variant="hamiltonian", width=16, depth=2),
     "deq": lambda: make_config("deq", **TINY),
+    "latent": lambda: make_config("latent", latent_dim=6, width=16, depth=1),
 }
 # spectral starts as the linear forced propagator and corrected as the coarse solver: not the identity
 # (their physics is tested against the truth solver in test_physics_families.py)
-IDENTITY_AT_INIT = [name for name in FAMILY_CONFIGS if name not in ("spectral", "corrected")]
+# latent starts as its (untrained) autoencoder D(E(u))
+IDENTITY_AT_INIT = [name for name in FAMILY_CONFIGS if name not in ("spectral", "corrected", "latent")]
 
 ENV = KSControlEnv()
 SHAPES = ENV.forcing_fields(np.eye(ENV.action_space.shape[0]))
@@ -111,7 +113,7 @@ def test_spatial_mean_conserved(name):
 
 
 # measured: stable_antisym, stable_hamiltonian and deq lose a factor ~2e5 of their first loss in the 100 steps (asked: 5)
-@pytest.mark.parametrize("name", ["resnet", "conv", "node_rk4", "stable_antisym", "stable_hamiltonian", "deq"])
+@pytest.mark.parametrize("name", ["resnet", "conv", "node_rk4", "stable_antisym", "stable_hamiltonian", "deq", "latent"])
 def test_overfits_a_tiny_batch(name, dataset_path):
     data = load_dataset(dataset_path, "train")
     u = torch.as_tensor(data.states[:4, 0], dtype=torch.float32)
