@@ -90,7 +90,7 @@ def _surrogate_train(ns: argparse.Namespace) -> int:
 
     args = TrainArgs(
         family=ns.model, data=ns.data, out=ns.out, model_kwargs=parse_json_kwargs("--model-kwargs", ns.model_kwargs),
-        horizon=ns.horizon, warmup_epochs=ns.warmup_epochs, epochs=ns.epochs, windows_per_epoch=ns.windows_per_epoch,
+        horizon=ns.horizon, warmup_epochs=ns.warmup_epochs, pretrain_epochs=ns.pretrain_epochs, epochs=ns.epochs, windows_per_epoch=ns.windows_per_epoch,
         batch_size=ns.batch_size, lr=ns.lr, schedule_epochs=ns.schedule_epochs, clip_grad=ns.clip_grad,
         patience=ns.patience, seed=ns.seed, val_windows=ns.val_windows, input_noise=ns.input_noise,
         max_minutes=ns.max_minutes, progress=not ns.no_progress,
@@ -193,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="run folder (model.pt, checkpoint.pt, history.json, tb/)")
     tr.add_argument("--model-kwargs", default=None, help='JSON config keys of the family, e.g. \'{"width": 64}\'')
     tr.add_argument("--horizon", type=int, default=8, help="rollout loss horizon (default: %(default)s)")
+    tr.add_argument("--pretrain-epochs", type=int, default=0,
+                    help="autoencoder reconstruction epochs first (latent family only; default: %(default)s)")
     tr.add_argument("--warmup-epochs", type=int, default=2, help="one-step epochs first (default: %(default)s)")
     tr.add_argument("--epochs", type=int, default=50, help="maximum epochs (default: %(default)s)")
     tr.add_argument("--windows-per-epoch", type=int, default=2048, help="(default: %(default)s)")

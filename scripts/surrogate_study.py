@@ -48,6 +48,8 @@ class StudyRun:
     0: an untrained baseline (the ``corrected`` family untrained is its coarse solver)."""
     input_noise: float = 0.0
     """Training input noise (fraction of rms(u))."""
+    pretrain_epochs: int = 0
+    """Autoencoder reconstruction epochs first (``latent``)."""
     note: str = ""
 
 
@@ -75,6 +77,8 @@ STUDY: tuple[StudyRun, ...] = (
     StudyRun("latent16", "latent", {"latent_dim": 16, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, note="autoencoder + forced latent NODE, d = 16"),
     StudyRun("latent12", "latent", {"latent_dim": 12, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, note="as latent16, d = 12"),
     StudyRun("latent8", "latent", {"latent_dim": 8, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, note="as latent16, d = 8"),
+    StudyRun("latent12_pre", "latent", {"latent_dim": 12, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, pretrain_epochs=50,
+             note="as latent12, 50 epochs of autoencoder pretraining first"),
     StudyRun("latent4", "latent", {"latent_dim": 4, "width": 64, "depth": 2, "cutoff": 21}, epochs=150, note="as latent16, d = 4"),
     # physics built in (part 2 families)
     StudyRun("spectral_short", "spectral", {"width": 16, "depth": 1}, epochs=50, note="exact linear part, learned flux, u^2 channel"),
@@ -120,6 +124,8 @@ def train_command(run: StudyRun, data: str, out: Path, max_minutes: float) -> li
     ]
     if run.input_noise:
         cmd += ["--input-noise", f"{run.input_noise:g}"]
+    if run.pretrain_epochs:
+        cmd += ["--pretrain-epochs", str(run.pretrain_epochs)]
     for key, value in COMMON.items():
         cmd += ["--" + key.replace("_", "-"), str(value)]
     return cmd

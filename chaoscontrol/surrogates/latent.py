@@ -12,7 +12,9 @@ with E, D and g MLPs (GELU) and the forcing field f(x) an input of g. The
 state u is re-encoded at every interval, so the model is an ordinary
 (u, a) -> u_next surrogate that the env and the evaluation can step; its
 accuracy is bounded below by the autoencoder's reconstruction error
-``D(E(u)) - u``, which the rollout loss trains along with the dynamics.
+``D(E(u)) - u``. As Linot & Graham do, the autoencoder can be trained alone first
+(:meth:`LatentSurrogate.reconstruction_loss`, ``--pretrain-epochs``); the rollout
+loss then trains it along with the dynamics.
 """
 
 from __future__ import annotations
@@ -98,6 +100,10 @@ class LatentSurrogate(Surrogate):
             k4 = g(h + dt * k3)
             h = h + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
         return h
+
+    def reconstruction_loss(self, u: torch.Tensor) -> torch.Tensor:
+        """< (D(E(u)) - (u - mean u))^2 > / rms(u)^2: the autoencoder's error (pretraining, ``pretrain_epochs``)."""
+        return torch.mean((self.decode(self.encode(u)) - remove_mean(u)) ** 2) / self.u_scale**2
 
     def increment(self, u, f):
         return self.decode(self.latent_step(self.encode(u), f)) - remove_mean(u)

@@ -1,6 +1,8 @@
 """Training of surrogates on trajectory datasets, with checkpoints that resume.
 
-Loss: after ``warmup_epochs`` of one-step training, a multi-step rollout loss
+Loss: for families with an autoencoder (``latent``), first ``pretrain_epochs`` of the
+reconstruction loss < (D(E(u)) - u)^2 > / rms(u)^2 on training states; then, after
+``warmup_epochs`` of one-step training, a multi-step rollout loss
 over ``horizon`` control intervals,
 
     loss = (1/H) sum_{k=1..H} < (u_model_k - u_true_k)^2 > / rms(u)^2,
@@ -57,6 +59,8 @@ class TrainArgs:
     """Keywords of the family's config (width, depth, ...)."""
     horizon: int = 8
     """Rollout length of the multi-step loss (control intervals)."""
+    pretrain_epochs: int = 0
+    """Epochs of autoencoder reconstruction loss first (only for families with ``reconstruction_loss``, i.e. ``latent``)."""
     warmup_epochs: int = 2
     """Epochs of one-step loss before the rollout loss."""
     epochs: int = 50
@@ -95,6 +99,9 @@ class TrainArgs:
         for name in ("horizon", "epochs", "windows_per_epoch", "batch_size", "patience", "schedule_epochs", "val_windows"):
             check_int(name, getattr(self, name))
         check_int("warmup_epochs", self.warmup_epochs, minimum=0)
+        check_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
+        if self.pretrain_epochs and not hasattr(FAMILIES[self.family][1], "reconstruction_loss"):
+            raise ValueError(f"pretrain_epochs needs a family with an autoencoder (latent), not {self.family!r}")
         if not (math.isfinite(self.input_noise) and self.input_noise >= 0):
             raise ValueError(f"input_noise must be finite and >= 0, got {self.input_noise!r}")
         for name in ("lr", "clip_grad"):
@@ -229,7 +236,8 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     wall_before = history[-1].get("wall_s", 0.0) if history else 0.0  # training time of earlier sessions
     bar = tqdm(range(start_epoch, args.epochs), desc=f"train {args.family}", disable=not args.progress)
     for epoch in bar:
-        states, actions = one_step if epoch < args.warmup_epochs else multi
+        pretraining = epoch < args.pretrain_epochs
+        states, actions = one_step if epoch < args.pretrain_epochs + args.warmup_epochs else multi
         lr = learning_rate(args, epoch)
         for group in optimiser.param_groups:
             group["lr"] = lr
@@ -243,7 +251,10 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
                 noise = torch.randn(batch[:, 0].shape, generator=noise_gen)
                 batch = batch.clone()
                 batch[:, 0] += args.input_noise * model.u_scale * (noise - noise.mean(dim=-1, keepdim=True))
-            loss = rollout_loss(model, batch, actions[idx])
+            if pretraining:
+                loss = model.reconstruction_loss(batch.reshape(-1, batch.shape[-1]))
+            else:
+                loss = rollout_loss(model, batch, actions[idx])
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
@@ -260,7 +271,9 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
         bar.set_postfix(train=f"{train_loss:.3g}", val=f"{val_loss:.3g}")
         if not math.isfinite(val_loss):
             stale = args.patience
-        elif val_loss < best and epoch >= args.warmup_epochs - 1:
+        elif epoch < args.pretrain_epochs + args.warmup_epochs - 1:
+            pass  # pretraining and one-step warm-up: no early stopping yet
+        elif val_loss < best:
             best, stale = val_loss, 0
             save_surrogate(model, train.env_config, model_path)
         else:

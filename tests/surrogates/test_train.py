@@ -259,3 +259,30 @@ def test_input_noise_changes_training(dataset_path, tmp_path):
     ha = json.loads((a / "history.json").read_text())
     hb = json.loads((b / "history.json").read_text())
     assert hb[0]["train_loss"] > 1.5 * ha[0]["train_loss"], (ha[0], hb[0])
+
+
+def test_latent_pretraining_trains_the_autoencoder(dataset_path, tmp_path):
+    """--pretrain-epochs minimises the reconstruction loss first (its training loss falls), with no early stop meanwhile."""
+    from chaoscontrol.surrogates.dataset import load_dataset
+
+    kw = dict(family="latent", model_kwargs={"latent_dim": 6, "width": 16, "depth": 1}, lr=1e-2, windows_per_epoch=64)
+    torch.manual_seed(0)
+    pre = tmp_path / "pre"
+    train_surrogate(tiny_args(dataset_path, pre, epochs=22, **kw, pretrain_epochs=20, warmup_epochs=1, patience=2))
+    state = _final_state(pre)
+    assert state["epoch"] == 22 and state["finished"] == "epochs"  # patience 2 did not stop the 20 pretraining epochs
+    history = json.loads((pre / "history.json").read_text())
+    first, last = history[0]["train_loss"], history[19]["train_loss"]
+    assert last < first / 3, (first, last)
+    # the pretraining loss is the reconstruction error on training states
+    model, _ = load_surrogate(pre / "model.pt")
+    u = torch.as_tensor(load_dataset(dataset_path, "train").states[:, 0], dtype=torch.float32)
+    with torch.no_grad():
+        assert 0 < float(model.reconstruction_loss(u)) < first
+
+
+def test_pretraining_needs_an_autoencoder():
+    with pytest.raises(ValueError, match="pretrain_epochs"):
+        TrainArgs(family="conv", pretrain_epochs=3)
+    with pytest.raises(ValueError, match="pretrain_epochs"):
+        TrainArgs(family="latent", pretrain_epochs=-1)
