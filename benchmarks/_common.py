@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,13 @@ def benchmark_args(
     if repeats < 1:
         p.error("--repeats must be >= 1")
     return args, repeats
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Write the ``--json`` results to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    print(f"results written to {path}")
 
 
 def goal_text(goals: dict[str, tuple[str, float]], key: str, median: float) -> tuple[str, str]:

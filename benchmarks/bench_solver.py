@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import os
 import platform
 import sys
@@ -47,7 +46,7 @@ import numba
 import numpy as np
 from rocket_fft import c2r, r2c
 
-from _common import benchmark_args, print_table  # benchmarks/_common.py (the script's folder)
+from _common import benchmark_args, print_table, write_json  # benchmarks/_common.py (the script's folder)
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.solvers.control import N_DIAG, ks_control_interval
@@ -461,9 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             "warm_up_s": warm_s,
             "total_s": total_s,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2, default=float) + "\n")
-        print(f"results written to {args.json}")
+        write_json(args.json, payload)
     return 0
 
 

@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
-import json
 import math
 import os
 import sys
@@ -77,7 +76,7 @@ import numba
 import numpy as np
 import torch
 
-from _common import benchmark_args, print_table
+from _common import benchmark_args, print_table, write_json
 
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 from chaoscontrol.solvers.control import N_DIAG, ks_control_interval_batch
@@ -100,32 +99,27 @@ MAX_CALLS = 1 << 20
 # --------------------------------------------------------------------------- command line
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
 
-def _threads(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
-    return value
+    return parse
 
 
 def _add_own_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("models", nargs="+", type=Path, metavar="MODEL",
                    help="surrogate checkpoints (model.pt of `chaoscontrol surrogate train`), one dynamics configuration")
-    p.add_argument("--batches", nargs="+", type=_positive_int, default=list(DEFAULT_BATCHES), metavar="B",
+    p.add_argument("--batches", nargs="+", type=_int_at_least(1), default=list(DEFAULT_BATCHES), metavar="B",
                    help=f"batch sizes (default {' '.join(map(str, DEFAULT_BATCHES))}; give them after the models)")
-    p.add_argument("--torch-threads", type=_threads, default=1, metavar="T",
+    p.add_argument("--torch-threads", type=_int_at_least(0), default=1, metavar="T",
                    help="torch.set_num_threads(T) at start (default 1: the model on one core; 0 keeps the process's default)")
 
 
@@ -424,9 +418,7 @@ def main(argv: list[str] | None = None) -> int:
             "warm_up_s": warm_s,
             "total_s": total_s,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2, default=float) + "\n")
-        print(f"results written to {args.json}")
+        write_json(args.json, payload)
     return 0
 
 

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import os
 import sys
 import time
@@ -64,7 +63,7 @@ import gymnasium as gym
 import numba
 import numpy as np
 
-from _common import benchmark_args, print_table  # benchmarks/_common.py (the script's folder)
+from _common import benchmark_args, print_table, write_json  # benchmarks/_common.py (the script's folder)
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.agents import KSVecEnv
@@ -523,9 +522,7 @@ def main(argv: list[str] | None = None) -> int:
             "warm_up_s": warm_s,
             "total_s": total_s,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2, default=float) + "\n")
-        print(f"results written to {args.json}")
+        write_json(args.json, payload)
     return 0
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from chaoscontrol.surrogates.spectral_ops import truncate
-from chaoscontrol.validation import check_int, is_int
+from chaoscontrol.validation import check_int, check_positive, is_int
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,7 @@ class SurrogateConfig:
         if self.N % 2:
             raise ValueError(f"N must be even, got {self.N!r}")
         for name in ("interval", "L"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be positive and finite, got {value!r}")
+            check_positive(name, getattr(self, name))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, with the family name."""
@@ -83,15 +81,17 @@ class PeriodicConvNet(nn.Module):
         return (self.net(x) + self.skip(x))[:, 0]
 
 
-def mlp(n_in: int, n_out: int, width: int, depth: int) -> nn.Sequential:
+def mlp(n_in: int, n_out: int, width: int, depth: int, zero_last: bool = True) -> nn.Sequential:
+    """GELU MLP ``n_in`` -> ``depth`` x ``width`` -> ``n_out``; with ``zero_last`` its output layer starts at zero."""
     layers: list[nn.Module] = []
     last = n_in
     for _ in range(depth):
         layers += [nn.Linear(last, width), nn.GELU()]
         last = width
     layers.append(nn.Linear(last, n_out))
-    nn.init.zeros_(layers[-1].weight)  # start as the identity map u -> u
-    nn.init.zeros_(layers[-1].bias)
+    if zero_last:  # a residual model then starts as the identity map u -> u
+        nn.init.zeros_(layers[-1].weight)
+        nn.init.zeros_(layers[-1].bias)
     return nn.Sequential(*layers)
 
 

@@ -35,7 +35,7 @@ import torch
 
 from chaoscontrol.io import atomic_path, write_json_atomic
 from chaoscontrol.surrogates.threads import torch_threads_kept
-from chaoscontrol.validation import check_int
+from chaoscontrol.validation import check_int, check_positive
 
 LYAPUNOV_EXPONENT = 0.048
 VPT_THRESHOLD = 0.5
@@ -66,8 +66,7 @@ class EvaluateArgs:
         for name in ("n_initial", "n_free", "hold"):
             check_int(name, getattr(self, name))
         for name in ("horizon_lyapunov", "free_time"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+            check_positive(name, getattr(self, name))
         if not Path(self.model).is_file():
             raise ValueError(f"surrogate checkpoint {self.model!r} does not exist")
 

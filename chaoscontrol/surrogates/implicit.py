@@ -19,7 +19,6 @@ them on G(z) = u + h F(z, f).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -27,7 +26,7 @@ from typing import ClassVar
 import torch
 
 from chaoscontrol.surrogates.base import Surrogate, SurrogateConfig, mlp, remove_mean
-from chaoscontrol.validation import check_int
+from chaoscontrol.validation import check_int, check_positive
 
 SOLVERS = ("anderson", "picard")
 
@@ -143,8 +142,7 @@ class DEQConfig(SurrogateConfig):
         check_int("max_iter", self.max_iter)
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
-        if not (isinstance(self.tol, (int, float)) and math.isfinite(self.tol) and self.tol > 0):
-            raise ValueError(f"tol must be positive and finite, got {self.tol!r}")
+        check_positive("tol", self.tol)
 
 
 class DEQSurrogate(Surrogate):

@@ -24,20 +24,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
-from torch import nn
 
-from chaoscontrol.surrogates.base import Surrogate, SurrogateConfig, remove_mean
-from chaoscontrol.validation import check_int
-
-
-def _net(n_in: int, n_out: int, width: int, depth: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    last = n_in
-    for _ in range(depth):
-        layers += [nn.Linear(last, width), nn.GELU()]
-        last = width
-    layers.append(nn.Linear(last, n_out))
-    return nn.Sequential(*layers)
+from chaoscontrol.surrogates.base import Surrogate, SurrogateConfig, mlp, remove_mean
+from chaoscontrol.validation import check_int, check_positive
 
 
 @dataclass(frozen=True)
@@ -57,8 +46,7 @@ class LatentConfig(SurrogateConfig):
         check_int("latent_dim", self.latent_dim)
         if self.latent_dim > self.N:
             raise ValueError(f"latent_dim must be at most N = {self.N}, got {self.latent_dim}")
-        if not (isinstance(self.step_size, (int, float)) and math.isfinite(self.step_size) and self.step_size > 0):
-            raise ValueError(f"step_size must be positive and finite, got {self.step_size!r}")
+        check_positive("step_size", self.step_size)
 
 
 class LatentSurrogate(Surrogate):
@@ -69,11 +57,10 @@ class LatentSurrogate(Surrogate):
     def __init__(self, config: LatentConfig, forcing_shapes, u_scale: float = 1.0) -> None:
         super().__init__(config, forcing_shapes, u_scale)
         c = config
-        self.encoder = _net(c.N, c.latent_dim, c.width, c.depth)
-        self.decoder = _net(c.latent_dim, c.N, c.width, c.depth)
-        self.vector_field = _net(c.latent_dim + c.N, c.latent_dim, c.width, c.depth)
-        nn.init.zeros_(self.vector_field[-1].weight)  # start with a frozen latent state: u_next = D(E(u))
-        nn.init.zeros_(self.vector_field[-1].bias)
+        self.encoder = mlp(c.N, c.latent_dim, c.width, c.depth, zero_last=False)
+        self.decoder = mlp(c.latent_dim, c.N, c.width, c.depth, zero_last=False)
+        # starts with a frozen latent state: u_next = D(E(u))
+        self.vector_field = mlp(c.latent_dim + c.N, c.latent_dim, c.width, c.depth)
 
     def encode(self, u: torch.Tensor) -> torch.Tensor:
         """Latent state (..., latent_dim) of u (..., N)."""

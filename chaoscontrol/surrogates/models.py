@@ -43,7 +43,6 @@ accuracy and removes the high-wavenumber pile-up that ruins free runs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -56,7 +55,7 @@ from chaoscontrol.surrogates.implicit import DEQConfig, DEQSurrogate
 from chaoscontrol.surrogates.latent import LatentConfig, LatentSurrogate
 from chaoscontrol.surrogates.spectral_ops import KSFourier, truncate
 from chaoscontrol.surrogates.stable import StableResNetConfig, StableResNetSurrogate
-from chaoscontrol.validation import check_int
+from chaoscontrol.validation import check_int, check_positive
 
 
 @dataclass(frozen=True)
@@ -93,9 +92,7 @@ class NODEConfig(SurrogateConfig):
         if self.method not in ("rk4", "dopri5"):
             raise ValueError(f"method must be 'rk4' or 'dopri5', got {self.method!r}")
         for name in ("step_size", "rtol", "atol"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be positive and finite, got {value!r}")
+            check_positive(name, getattr(self, name))
         if not isinstance(self.adjoint, bool):
             raise ValueError(f"adjoint must be True or False, got {self.adjoint!r}")
 

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from chaoscontrol.surrogates.base import Surrogate, SurrogateConfig
+from chaoscontrol.validation import check_non_negative, check_positive
 
 VARIANTS = ("antisymmetric", "hamiltonian")
 
@@ -53,10 +54,8 @@ class StableResNetConfig(SurrogateConfig):
         super().__post_init__()
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        for name, low in (("gamma", 0.0), ("hidden_time", 1e-12)):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= low):
-                raise ValueError(f"{name} must be finite and {'>= 0' if low == 0 else '> 0'}, got {value!r}")
+        check_non_negative("gamma", self.gamma)
+        check_positive("hidden_time", self.hidden_time)
 
 
 class StableResNetSurrogate(Surrogate):

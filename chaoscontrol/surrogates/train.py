@@ -40,7 +40,7 @@ from chaoscontrol.io import atomic_path, write_json_atomic
 from chaoscontrol.surrogates.dataset import DYNAMICS_KEYS, TrajectoryData, config_differences, load_dataset
 from chaoscontrol.surrogates.threads import torch_threads_kept
 from chaoscontrol.surrogates.models import FAMILIES, Surrogate, build_model, config_from_dict, make_config
-from chaoscontrol.validation import check_int
+from chaoscontrol.validation import check_int, check_non_negative, check_positive
 
 CHECKPOINT_KEYS = ("config", "state_dict", "env_config", "normalisation")
 
@@ -102,11 +102,9 @@ class TrainArgs:
         check_int("pretrain_epochs", self.pretrain_epochs, minimum=0)
         if self.pretrain_epochs and not hasattr(FAMILIES[self.family][1], "reconstruction_loss"):
             raise ValueError(f"pretrain_epochs needs a family with an autoencoder (latent), not {self.family!r}")
-        if not (math.isfinite(self.input_noise) and self.input_noise >= 0):
-            raise ValueError(f"input_noise must be finite and >= 0, got {self.input_noise!r}")
+        check_non_negative("input_noise", self.input_noise)
         for name in ("lr", "clip_grad"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+            check_positive(name, getattr(self, name))
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes must be positive or None, got {self.max_minutes!r}")
         fixed = sorted({"L", "N", "n_actuators", "interval"} & set(self.model_kwargs))
