@@ -8,7 +8,15 @@ latent dimension of 8-12 for KS at L = 22:
 
     h = E(u),   dh/dt = g(h, f)  over the interval (fixed-step RK4),   u_next = mean(u) + D(h_next),
 
-with E, D and g MLPs (GELU) and the forcing field f(x) an input of g. The
+with g an MLP (GELU) that takes the forcing field f(x) as an input, and E, D
+Linot & Graham's hybrid of principal components and a learned correction:
+
+    c = B^T (u - mean u) / s,   E(u) = c_{1..d} + e(c),   D(h) = s (B_{:, 1..d} h + r(h)),
+
+B the orthonormal principal directions of the training states (:meth:`LatentSurrogate.fit_basis`,
+called by the training before the first epoch; the identity until then), s = rms(u), and e,
+r MLPs whose output layers start at zero, so the untrained autoencoder is the
+projection on the d leading principal components. The
 state u is re-encoded at every interval, so the model is an ordinary
 (u, a) -> u_next surrogate that the env and the evaluation can step; its
 accuracy is bounded below by the autoencoder's reconstruction error
@@ -23,6 +31,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 import torch
 
 from chaoscontrol.surrogates.base import Surrogate, SurrogateConfig, mlp, remove_mean
@@ -57,18 +66,36 @@ class LatentSurrogate(Surrogate):
     def __init__(self, config: LatentConfig, forcing_shapes, u_scale: float = 1.0) -> None:
         super().__init__(config, forcing_shapes, u_scale)
         c = config
-        self.encoder = mlp(c.N, c.latent_dim, c.width, c.depth, zero_last=False)
-        self.decoder = mlp(c.latent_dim, c.N, c.width, c.depth, zero_last=False)
+        self.register_buffer("basis", torch.eye(c.N))
+        self.encoder = mlp(c.N, c.latent_dim, c.width, c.depth)
+        self.decoder = mlp(c.latent_dim, c.N, c.width, c.depth)
         # starts with a frozen latent state: u_next = D(E(u))
         self.vector_field = mlp(c.latent_dim + c.N, c.latent_dim, c.width, c.depth)
 
+    def fit_basis(self, states: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Set B to the principal directions of ``states`` (..., N) (mean removed per state), by decreasing variance.
+
+        :return: the fraction of the variance that each direction carries, (N,).
+        """
+        x = torch.as_tensor(np.asarray(states), dtype=torch.float64).reshape(-1, self.config.N)
+        if x.shape[0] < 2:
+            raise ValueError(f"fit_basis needs at least 2 states, got {x.shape[0]}")
+        x = x - x.mean(dim=-1, keepdim=True)
+        _, sing, vh = torch.linalg.svd(x, full_matrices=True)
+        self.basis.copy_(vh.T.to(self.basis.dtype))
+        var = torch.zeros(self.config.N, dtype=torch.float64)
+        var[: sing.numel()] = sing**2
+        return (var / var.sum()).numpy()
+
     def encode(self, u: torch.Tensor) -> torch.Tensor:
-        """Latent state (..., latent_dim) of u (..., N)."""
-        return self.encoder(remove_mean(u) / self.u_scale)
+        """Latent state (..., latent_dim) of u (..., N): leading principal coefficients plus a learned correction."""
+        c = (remove_mean(u) / self.u_scale) @ self.basis
+        return c[..., : self.config.latent_dim] + self.encoder(c)
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
         """Mean-free field (..., N) of a latent state."""
-        return self.u_scale * remove_mean(self.decoder(h))
+        linear = h @ self.basis[:, : self.config.latent_dim].T
+        return self.u_scale * remove_mean(linear + self.decoder(h))
 
     def latent_step(self, h: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
         """RK4 over the interval of dh/dt = g(h, f / max|f|)."""

@@ -210,6 +210,8 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     model = build_model(config, probe.forcing_fields(np.eye(n_act)), u_scale)
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)
+    if hasattr(model, "fit_basis"):  # latent: principal components of the training states (a resume loads them)
+        model.fit_basis(train.states)
     start_epoch, best, stale, history = 0, math.inf, 0, []
     if resume:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)

@@ -33,12 +33,14 @@ def last_layer(model: nn.Module) -> nn.Module:
 
 
 def perturb_last_layer(model: nn.Module, seed: int = 0, std: float = 0.1) -> None:
-    """Give the zero-initialised output layer random weights, so the model is no longer the identity."""
+    """Give the zero-initialised output layer (and any other all-zero layer, e.g. the latent family's
+    encoder and decoder corrections) random weights, so the model is no longer the identity."""
     g = torch.Generator().manual_seed(seed)
-    layer = last_layer(model)
-    with torch.no_grad():
-        layer.weight.copy_(std * torch.randn(layer.weight.shape, generator=g))
-        layer.bias.copy_(std * torch.randn(layer.bias.shape, generator=g))
+    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d)) and not m.weight.any()]
+    for layer in {id(x): x for x in [*layers, last_layer(model)]}.values():
+        with torch.no_grad():
+            layer.weight.copy_(std * torch.randn(layer.weight.shape, generator=g))
+            layer.bias.copy_(std * torch.randn(layer.bias.shape, generator=g))
 
 
 @pytest.fixture(autouse=True)

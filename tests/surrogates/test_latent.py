@@ -93,3 +93,30 @@ def test_forcing_reaches_the_latent_dynamics():
 def test_latent_config_rejects_bad_input(kwargs, name):
     with pytest.raises(ValueError, match=name):
         make_config("latent", **kwargs)
+
+
+def test_fit_basis_gives_the_principal_components_and_the_untrained_autoencoder_projects_on_them():
+    """After fit_basis on states that live in a 3-d subspace, the untrained autoencoder with d = 3 reconstructs them
+    exactly, with d = 2 it leaves exactly the third component, and the variance fractions are those of the data."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.linspace(0, 2 * torch.pi, 65)[:-1]
+    modes = torch.stack([torch.sin(x), torch.cos(2 * x), torch.sin(3 * x)])  # orthogonal, mean-free
+    q, _ = torch.linalg.qr(torch.randn(500, 3, generator=g))  # uncorrelated samples: the principal axes are the modes
+    coeffs = q * torch.tensor([3.0, 2.0, 1.0]) * 500**0.5
+    states = coeffs @ modes
+    for d, tol in ((3, 1e-5), (2, None)):
+        model = make(latent_dim=d)
+        frac = model.fit_basis(states.numpy())
+        assert frac.shape == (64,) and abs(frac.sum() - 1) < 1e-9 and frac[3:].max() < 1e-10
+        assert frac[0] > frac[1] > frac[2] > 0
+        with torch.no_grad():
+            rec = model.decode(model.encode(states))
+        if tol is not None:
+            torch.testing.assert_close(rec, states, rtol=0, atol=tol)
+        else:
+            resid = states - rec  # the third mode only: orthogonal to the first two
+            third = modes[2] / modes[2].norm()
+            expected = (states @ third)[:, None] * third
+            torch.testing.assert_close(resid, expected, rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match="at least 2"):
+        make().fit_basis(np.zeros((1, 64)))

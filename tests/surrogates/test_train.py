@@ -279,6 +279,7 @@ def test_latent_pretraining_trains_the_autoencoder(dataset_path, tmp_path):
     u = torch.as_tensor(load_dataset(dataset_path, "train").states[:, 0], dtype=torch.float32)
     with torch.no_grad():
         assert 0 < float(model.reconstruction_loss(u)) < first
+    assert not torch.allclose(model.basis, torch.eye(64))  # training set the principal components (fit_basis)
 
 
 def test_pretraining_needs_an_autoencoder():
