@@ -82,6 +82,11 @@ STUDY: tuple[StudyRun, ...] = (
              note="as latent16, d = 8"),
     StudyRun("latent4", "latent", {"latent_dim": 4, "width": 64, "depth": 2, "cutoff": 21}, epochs=400, pretrain_epochs=100,
              note="as latent16, d = 4"),
+    # only the 8 sensors (part 2): delay-embedding models of the readings, with a state estimate
+    StudyRun("partial", "partial", {"window": 8, "width": 128, "depth": 2, "estimate_state": True}, epochs=150,
+             note="8 sensors: window of 8 readings + actions -> next readings, and a state estimate; sensor-space errors"),
+    StudyRun("partial_w1", "partial", {"window": 1, "width": 128, "depth": 2, "estimate_state": True}, epochs=150,
+             note="as partial, window 1 (no memory)"),
     # physics built in (part 2 families)
     StudyRun("spectral_short", "spectral", {"width": 16, "depth": 1}, epochs=50, note="exact linear part, learned flux, u^2 channel"),
     StudyRun("spectral", "spectral", {"width": 16, "depth": 1}, epochs=150, note="as spectral_short, 3x the epochs"),
@@ -241,6 +246,9 @@ def tabulate(runs: list[StudyRun], root: Path, figure: str | None) -> list[dict[
         m, t = fr["dissipation_model"], fr["dissipation_truth"]
         return "n/a" if m is None else f"{m:.4g} / {t:.4g} ({100 * (m / t - 1):+.1f} %)"
 
+    def number(x: float | None, fmt: str) -> str:
+        return "n/a" if x is None else format(x, fmt)
+
     def train_cells(r: dict[str, Any]) -> str:
         if r["epochs"] == 0:
             return "0 learned (untrained) | 0"
@@ -249,9 +257,10 @@ def tabulate(runs: list[StudyRun], root: Path, figure: str | None) -> list[dict[
     for r in rows:
         fr = r["free_runs"]
         lines.append(
-            f"| {r['name']} | {r['family']} | {train_cells(r)} | {r['one_step_error']:.1e} "
+            f"| {r['name']} | {r['family'] + (' (sensor space)' if r.get('space') == 'sensors' else '')} | {train_cells(r)} | {r['one_step_error']:.1e} "
             f"| {r['vpt_lyapunov_median']:.2f} [{r['vpt_lyapunov_q25']:.2f}, {r['vpt_lyapunov_q75']:.2f}] | {r['blowup_fraction']:.0%} "
-            f"| {ratio(fr['forced'])} | {ratio(fr['unforced'])} | {r['reward_correlation']:.3f} | {r['shift_equivariance_error']:.1e} |"
+            f"| {ratio(fr['forced'])} | {ratio(fr['unforced'])} | {number(r['reward_correlation'], '.3f')} "
+            f"| {number(r['shift_equivariance_error'], '.1e')} |"
         )
     text = "\n".join(lines) + "\n"
     (root / "study.md").write_text(text)

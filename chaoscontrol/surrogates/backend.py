@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from chaoscontrol.solvers.diagnostics import ks_energy_budget
+from chaoscontrol.surrogates.base import Surrogate
 from chaoscontrol.surrogates.train import load_surrogate
 
 
@@ -33,6 +34,11 @@ class SurrogateDynamics:
     def __init__(self, path: str, env_config: dict[str, Any]) -> None:
         self.path = str(path)
         self.model, self.env_config = load_surrogate(path, expect_env_config=env_config)
+        if not isinstance(self.model, Surrogate):
+            raise ValueError(
+                f"surrogate checkpoint {self.path!r} is a {self.model.config.family!r} model, which predicts sensor readings, "
+                "not the state; the env needs a full-state family (e.g. spectral, corrected, node)"
+            )
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path, "env_config": self.env_config}

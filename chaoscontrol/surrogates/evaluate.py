@@ -132,15 +132,32 @@ def _throughput(fn, batch: int, repeats: int = 5) -> float:
     return batch / best
 
 
+def truth_throughput(venv, states: np.ndarray, batch: int) -> float:
+    """Transitions per second of the Numba truth (one control interval of ``venv``'s template) at ``batch``."""
+    from chaoscontrol.solvers.control import ks_control_interval_batch
+
+    n = states.shape[-1]
+    vb = np.fft.rfft(np.resize(states, (batch, n)), axis=-1)
+    t = venv.template
+    a64, uo, do = np.zeros((batch, t.action_space.shape[0])), np.zeros((batch, n)), np.zeros((batch, 5))
+    with torch_threads_kept():
+        return _throughput(
+            lambda: ks_control_interval_batch(vb.copy(), a64, t._forcing_basis, t.max_forcing, t._coeffs, t.frame_skip, t._k, uo, do), batch
+        )
+
+
 def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, Any]:
     """Run the evaluation of ``args``; writes the report and returns the JSON dict."""
     from tqdm.auto import tqdm
 
     from chaoscontrol.envs.perturbations import attractor_rms
-    from chaoscontrol.solvers.control import ks_control_interval_batch
     from chaoscontrol.surrogates.train import load_surrogate
 
     model, env_config = load_surrogate(args.model)
+    if hasattr(model, "window_loss"):  # partial: a sensor-space model, evaluated in sensor space
+        from chaoscontrol.surrogates.evaluate_partial import evaluate_partial
+
+        return evaluate_partial(model, env_config, args, progress=progress)
     L, N = env_config["L"], env_config["N"]
     interval = env_config["frame_skip"] * env_config["dt"]
     with torch_threads_kept():  # Numba's parallel kernels would change torch's thread count
@@ -214,13 +231,7 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
         ab = torch.zeros(b, n_act)
         with torch.no_grad():
             speeds[f"model_transitions_per_s_batch{b}"] = _throughput(lambda: model(ub, ab), b)
-        vb = np.fft.rfft(np.resize(truth[:, 0], (b, N)), axis=-1)
-        a64, uo, do = np.zeros((b, n_act)), np.zeros((b, N)), np.zeros((b, 5))
-        t = venv.template
-        with torch_threads_kept():
-            speeds[f"truth_transitions_per_s_batch{b}"] = _throughput(
-                lambda: ks_control_interval_batch(vb.copy(), a64, t._forcing_basis, t.max_forcing, t._coeffs, t.frame_skip, t._k, uo, do), b
-            )
+        speeds[f"truth_transitions_per_s_batch{b}"] = truth_throughput(venv, truth[:, 0], b)
     bar.update()
     bar.close()
 
@@ -252,7 +263,8 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     return report
 
 
-def _figures(out: Path, t_lyap: np.ndarray, err: np.ndarray, free: dict[str, Any]) -> None:
+def error_growth_figure(path: Path, t_lyap: np.ndarray, err: np.ndarray, ylabel: str) -> None:
+    """Median and quartiles of the normalised error e(t) (runs, times) against Lyapunov times, with the VPT threshold."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -264,12 +276,18 @@ def _figures(out: Path, t_lyap: np.ndarray, err: np.ndarray, free: dict[str, Any
     ax.fill_between(t_lyap, np.nanquantile(finite, 0.25, axis=0), np.nanquantile(finite, 0.75, axis=0), alpha=0.3, label="quartiles")
     ax.axhline(VPT_THRESHOLD, color="k", ls="--", lw=0.8)
     ax.set_xlabel("t (Lyapunov times)")
-    ax.set_ylabel("rms error / rms(u)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.5)
     ax.legend()
-    with atomic_path(out / "error_growth.png") as tmp:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
 
+
+def _figures(out: Path, t_lyap: np.ndarray, err: np.ndarray, free: dict[str, Any]) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    error_growth_figure(out / "error_growth.png", t_lyap, err, "rms error / rms(u)")
     fig = Figure(figsize=(12, 3.5), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     for col, kind in enumerate(("unforced", "forced")):
@@ -343,7 +361,7 @@ def compare_surrogates(models: list[str], out: str, progress: bool = True, **kwa
         f"| {i} | {r['family']} | `{r['model']}` | {r['params']} | {r['one_step_error']:.1e} | {r['vpt_lyapunov_median']:.2f} "
         f"[{r['vpt_lyapunov_q25']:.2f}, {r['vpt_lyapunov_q75']:.2f}] | {r['blowup_fraction']:.0%} | "
         f"{_f(r['mean_dissipation_model'])} / {_f(r['mean_dissipation_truth'])} | {_f(r['reward_correlation'])} | "
-        f"{r['shift_equivariance_error']:.1e} | {r['model_transitions_per_s_batch256']:,.0f} |"
+        f"{_f(r['shift_equivariance_error'])} | {r['model_transitions_per_s_batch256']:,.0f} |"
         for i, r in enumerate(reports)
     ]
     text = (

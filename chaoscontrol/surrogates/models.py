@@ -33,7 +33,9 @@ antisymmetric and Hamiltonian networks) and ``deq``
 (:mod:`chaoscontrol.surrogates.implicit`, implicit-Euler steps solved to
 equilibrium with implicit differentiation, Bai et al. 2019) and ``latent``
 (:mod:`chaoscontrol.surrogates.latent`, an autoencoder with a forced neural ODE
-in its latent space, after Linot & Graham).
+in its latent space, after Linot & Graham). ``partial``
+(:mod:`chaoscontrol.surrogates.partial`) is the odd one out: it models the 8 sensor
+readings from a window of past readings and actions, not the state.
 
 Every family may truncate its output spectrally (``cutoff``: the Fourier modes
 of u_next above that index are set to zero; 0 keeps all). At N = 64 the true
@@ -53,6 +55,7 @@ from torch import nn
 from chaoscontrol.surrogates.base import PeriodicConvNet, Surrogate, SurrogateConfig, check_kernel, flat, mlp, remove_mean
 from chaoscontrol.surrogates.implicit import DEQConfig, DEQSurrogate
 from chaoscontrol.surrogates.latent import LatentConfig, LatentSurrogate
+from chaoscontrol.surrogates.partial import PartialConfig, PartialSurrogate
 from chaoscontrol.surrogates.spectral_ops import KSFourier, truncate
 from chaoscontrol.surrogates.stable import StableResNetConfig, StableResNetSurrogate
 from chaoscontrol.validation import check_int, check_positive
@@ -312,7 +315,7 @@ class CorrectedSurrogate(Surrogate):
 
 
 #: family name -> (config class, model class)
-FAMILIES: dict[str, tuple[type[SurrogateConfig], type[Surrogate]]] = {
+FAMILIES: dict[str, tuple[type[SurrogateConfig], type[nn.Module]]] = {
     "resnet": (ResNetConfig, ResNetSurrogate),
     "node": (NODEConfig, NODESurrogate),
     "conv": (ConvConfig, ConvSurrogate),
@@ -321,6 +324,7 @@ FAMILIES: dict[str, tuple[type[SurrogateConfig], type[Surrogate]]] = {
     "stable_resnet": (StableResNetConfig, StableResNetSurrogate),
     "deq": (DEQConfig, DEQSurrogate),
     "latent": (LatentConfig, LatentSurrogate),
+    "partial": (PartialConfig, PartialSurrogate),
 }
 
 
@@ -360,6 +364,8 @@ __all__ = [
     "LatentSurrogate",
     "NODEConfig",
     "NODESurrogate",
+    "PartialConfig",
+    "PartialSurrogate",
     "ResNetConfig",
     "ResNetSurrogate",
     "SpectralConfig",

@@ -117,7 +117,7 @@ def _windows(data: TrajectoryData, length: int) -> tuple[torch.Tensor, torch.Ten
     """All windows of ``length`` intervals: states (W, length + 1, N), actions (W, length, n_act)."""
     t, s1, _ = data.states.shape
     if s1 - 1 < length:
-        raise ValueError(f"trajectories have {s1 - 1} steps, fewer than the horizon {length}")
+        raise ValueError(f"trajectories have {s1 - 1} steps, fewer than the window plus horizon ({length} intervals)")
     starts = [(i, k) for i in range(t) for k in range(s1 - length)]
     states = np.stack([data.states[i, k : k + length + 1] for i, k in starts])
     actions = np.stack([data.actions[i, k : k + length] for i, k in starts])
@@ -125,7 +125,12 @@ def _windows(data: TrajectoryData, length: int) -> tuple[torch.Tensor, torch.Ten
 
 
 def rollout_loss(model: Surrogate, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """Mean squared rollout error over the window, in units of rms(u)^2."""
+    """Mean squared rollout error over the window, in units of rms(u)^2.
+
+    Models with their own ``window_loss`` (``partial``: sensor-space windows) use it instead.
+    """
+    if hasattr(model, "window_loss"):
+        return model.window_loss(states, actions)
     pred = model.rollout(states[:, 0], actions)[:, 1:]
     return torch.mean((pred - states[:, 1:]) ** 2) / model.u_scale**2
 
@@ -202,9 +207,10 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
         cfg = probe.config
         u_scale = attractor_rms(cfg.L, cfg.N, cfg.dt)
     n_act = probe.action_space.shape[0]
-    config = make_config(
-        args.family, **{"L": cfg.L, "N": cfg.N, "n_actuators": n_act, "interval": probe.frame_skip * cfg.dt, **args.model_kwargs}
-    )
+    dims = {"L": cfg.L, "N": cfg.N, "n_actuators": n_act, "interval": probe.frame_skip * cfg.dt}
+    if args.family == "partial":  # the dataset's sensors unless model_kwargs chooses others (e.g. fewer)
+        dims["sensors"] = tuple(env_kwargs["sensors"])
+    config = make_config(args.family, **{**dims, **args.model_kwargs})
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     model = build_model(config, probe.forcing_fields(np.eye(n_act)), u_scale)
@@ -227,9 +233,10 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "args.json", asdict(args))
     writer = SummaryWriter(str(out / "tb"))
-    one_step = _windows(train, 1)
-    multi = _windows(train, args.horizon)
-    val_all = _windows(val, args.horizon)
+    context = getattr(model, "context", 1)  # states before the first prediction (partial: its window W)
+    one_step = _windows(train, context)
+    multi = _windows(train, context - 1 + args.horizon)
+    val_all = _windows(val, context - 1 + args.horizon)
     keep = torch.as_tensor(np.unique(np.linspace(0, val_all[0].shape[0] - 1, args.val_windows).round().astype(int)))
     val_windows = (val_all[0][keep], val_all[1][keep])
     started = time.perf_counter()
@@ -248,9 +255,9 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
             idx = torch.as_tensor(picks[first : first + args.batch_size])
             batch = states[idx]
             if args.input_noise > 0:
-                noise = torch.randn(batch[:, 0].shape, generator=noise_gen)
+                noise = torch.randn(batch[:, :context].shape, generator=noise_gen)
                 batch = batch.clone()
-                batch[:, 0] += args.input_noise * model.u_scale * (noise - noise.mean(dim=-1, keepdim=True))
+                batch[:, :context] += args.input_noise * model.u_scale * (noise - noise.mean(dim=-1, keepdim=True))
             if pretraining:
                 loss = model.reconstruction_loss(batch.reshape(-1, batch.shape[-1]))
             else:

@@ -121,7 +121,7 @@ def test_corrected_with_all_modes_is_the_truth_and_coarse_is_coarse():
 # -- 3: spectral truncation
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("family", sorted(set(FAMILIES) - {"partial"}))  # partial predicts readings: no field to truncate
 def test_cutoff_removes_the_high_modes(family):
     c = 10
     torch.manual_seed(0)

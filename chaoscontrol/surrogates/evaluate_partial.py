@@ -1,0 +1,242 @@
+"""Evaluation of a ``partial`` (sensor-space) model against the truth, with the definitions of the full-state evaluation.
+
+Called by :func:`~chaoscontrol.surrogates.evaluate.evaluate_surrogate` for a
+``partial`` checkpoint. The truth runs W - 1 intervals first to fill the
+model's window with true readings; from then on the model predicts the
+readings alone:
+
+- **error growth**: e(t) = rms over the sensors of (y_model - y_true), divided
+  by rms(u) on the attractor (as for the state); the valid prediction time is
+  the first t with e > 0.5, in Lyapunov times (the full-state VPT and this one
+  agree when the sensors sample u fairly, but they are not the same quantity);
+- **free runs** of the readings (unforced and randomly forced): blow-up
+  fraction and the sensor energy <y^2>/2, model against truth; with
+  ``estimate_state``, the mean dissipation of the model's state estimates
+  along its free runs against the truth's;
+- **state estimate error** (``estimate_state``): rms(u_hat - u) / rms(u) of the
+  estimate of u_n from a true window;
+- **reward agreement** (``estimate_state``): the correlation of the dissipation
+  reward computed from the estimates with the truth's, over the first
+  Lyapunov time;
+- **shift-equivariance**, parameters and speed as for the full-state models
+  (equivariance needs evenly spaced sensors, a multiple of the actuators).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.surrogates.threads import torch_threads_kept
+
+
+def _sensor_rollout(
+    model, y_window: np.ndarray, actions: np.ndarray, threshold: float, estimates: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Readings (n, H, S) predicted from true windows (n, W, S) under actions (n, W - 1 + H, n_act).
+
+    Rows that exceed ``threshold`` or go non-finite become NaN from then on. With ``estimates``,
+    also the state estimates (n, H, N) of the states after each predicted step.
+    """
+    w = model.config.window
+    h = actions.shape[1] - (w - 1)
+    n, s = y_window.shape[0], y_window.shape[2]
+    preds = np.full((n, h, s), np.nan)
+    ests = np.full((n, h, model.config.N), np.nan) if estimates else None
+    window = torch.as_tensor(y_window, dtype=torch.float32)
+    acts = torch.as_tensor(actions, dtype=torch.float32)
+    with torch.no_grad():
+        for k in range(h):
+            y = model(window, acts[:, k : k + w])
+            bad = ~torch.isfinite(y).all(dim=-1) | (y.abs().amax(dim=-1) > threshold)
+            y = torch.where(bad[:, None], torch.full_like(y, float("nan")), y)
+            preds[:, k] = y.double().numpy()
+            window = torch.cat([window[:, 1:], y[:, None]], dim=1)
+            if estimates:
+                ests[:, k] = model.estimate(window, acts[:, k + 1 : k + w]).double().numpy()
+    return preds, ests
+
+
+def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = True) -> dict[str, Any]:
+    """Evaluate a ``partial`` model (see the module docstring); writes the report into ``args.out`` and returns it.
+
+    :param model: a loaded :class:`~chaoscontrol.surrogates.partial.PartialSurrogate`.
+    :param env_config: the env configuration it was trained on.
+    :param args: an :class:`~chaoscontrol.surrogates.evaluate.EvaluateArgs`.
+    """
+    from tqdm.auto import tqdm
+
+    from chaoscontrol.envs.perturbations import attractor_rms
+    from chaoscontrol.surrogates.evaluate import (
+        LYAPUNOV_EXPONENT,
+        VPT_THRESHOLD,
+        _budget,
+        _random_actions,
+        _throughput,
+        _truth_env,
+        _truth_rollout,
+        error_growth_figure,
+        truth_throughput,
+    )
+
+    L, N = env_config["L"], env_config["N"]
+    interval = env_config["frame_skip"] * env_config["dt"]
+    w = model.config.window
+    has_est = model.observer is not None
+    sensing = model.sensing.double().numpy()
+    with torch_threads_kept():
+        rms = attractor_rms(L, N, env_config["dt"])
+        venv = _truth_env(env_config, args.n_initial)
+        venv.reset(seed=args.seed)
+    n_act = venv.single_action_space.shape[0]
+    threshold = venv.template.blowup_threshold
+    rng = np.random.default_rng([args.seed, 5])
+    u0 = venv.u
+    bar = tqdm(total=4, desc="evaluate (sensor space)", disable=not progress)
+
+    # 1. error growth of the readings, from true windows
+    steps = int(math.ceil(args.horizon_lyapunov / LYAPUNOV_EXPONENT / interval))
+    actions = _random_actions(rng, args.n_initial, w - 1 + steps, n_act, args.hold)
+    with torch_threads_kept():
+        truth, truth_rewards = _truth_rollout(venv, u0, actions)  # (n, W + steps, N)
+    y_true = truth @ sensing.T
+    pred, est = _sensor_rollout(model, y_true[:, :w], actions, threshold, has_est)
+    err = np.sqrt(np.mean((pred - y_true[:, w:]) ** 2, axis=-1)) / rms
+    err = np.concatenate([np.zeros((err.shape[0], 1)), np.where(np.isfinite(err), err, np.inf)], axis=1)
+    t_lyap = np.arange(steps + 1) * interval * LYAPUNOV_EXPONENT
+    crossed = err > VPT_THRESHOLD
+    vpt = np.where(crossed.any(axis=1), t_lyap[np.argmax(crossed, axis=1)], t_lyap[-1])
+    estimate_error, corr = None, None
+    if has_est:
+        with torch.no_grad():
+            est0 = model.estimate(
+                torch.as_tensor(y_true[:, :w], dtype=torch.float32), torch.as_tensor(actions[:, : w - 1], dtype=torch.float32)
+            ).double().numpy()
+        u_n = truth[:, w - 1] - truth[:, w - 1].mean(axis=-1, keepdims=True)
+        estimate_error = float(np.median(np.sqrt(np.mean((est0 - u_n) ** 2, axis=-1)) / rms))
+        k1 = max(2, int(round(1.0 / LYAPUNOV_EXPONENT / interval)))
+        f = venv.template.forcing_fields(actions[:, w - 1 : w - 1 + k1])
+        _, d_m, _ = _budget(est[:, :k1], L)
+        model_rewards = -(d_m + np.mean(est[:, :k1] * f, axis=-1))
+        truth_r = truth_rewards[:, w - 1 : w - 1 + k1]
+        ok = np.isfinite(model_rewards)
+        corr = float(np.corrcoef(model_rewards[ok], truth_r[ok])[0, 1]) if ok.sum() > 2 else None
+    bar.update()
+
+    # 2. free runs of the readings
+    n_free = min(args.n_free, args.n_initial)
+    free_steps = int(round(args.free_time / interval))
+    venv_free = _truth_env(env_config, n_free)
+    free: dict[str, dict[str, Any]] = {}
+    for kind in ("unforced", "forced"):
+        shape = (n_free, w - 1 + free_steps, n_act)
+        acts = np.zeros(shape) if kind == "unforced" else _random_actions(rng, n_free, shape[1], n_act, args.hold)
+        with torch_threads_kept():
+            t_states, _ = _truth_rollout(venv_free, u0[:n_free], acts)
+        t_y = t_states @ sensing.T
+        m_y, m_est = _sensor_rollout(model, t_y[:, :w], acts, threshold, has_est)
+        blown = ~np.all(np.isfinite(m_y), axis=(1, 2))
+        burn = free_steps // 10
+        _, d_t, _ = _budget(t_states[:, w + burn :], L)
+        ok = ~blown
+        free[kind] = {
+            "blowup_fraction": float(blown.mean()),
+            "sensor_energy_truth": float(0.5 * np.mean(t_y[:, w + burn :] ** 2)),
+            "sensor_energy_model": float(0.5 * np.mean(m_y[ok, burn:] ** 2)) if ok.any() else None,
+            "dissipation_truth": float(np.nanmean(d_t)),
+            "dissipation_model": float(np.nanmean(_budget(m_est[ok, burn:], L)[1])) if has_est and ok.any() else None,
+        }
+    bar.update()
+
+    # 3. equivariance: shift by one actuator spacing = n_sensors / n_act sensors (evenly spaced sensors only)
+    s = model.n_sensors
+    spacing = np.diff(np.asarray(model.config.sensors + (model.config.sensors[0] + L,)))
+    equivariance = None
+    if s % n_act == 0 and np.allclose(spacing, L / s) and np.isclose(model.config.sensors[0] % (L / s), 0.0):
+        shift = s // n_act
+        yw = torch.as_tensor(y_true[:, :w], dtype=torch.float32)
+        aw = torch.as_tensor(actions[:, :w], dtype=torch.float32)
+        with torch.no_grad():
+            lhs = torch.roll(model(yw, aw), shift, -1)
+            rhs = model(torch.roll(yw, shift, -1), torch.roll(aw, 1, -1))
+        equivariance = float((lhs - rhs).norm() / lhs.norm())
+    bar.update()
+
+    # 4. size and speed
+    speeds = {}
+    for b in (1, 256):
+        yb = torch.as_tensor(np.resize(y_true[:, :w], (b, w, s)), dtype=torch.float32)
+        ab = torch.zeros(b, w, n_act)
+        with torch.no_grad():
+            speeds[f"model_transitions_per_s_batch{b}"] = _throughput(lambda: model(yb, ab), b)
+        speeds[f"truth_transitions_per_s_batch{b}"] = truth_throughput(venv, truth[:, 0], b)
+    bar.update()
+    bar.close()
+
+    report = {
+        "model": str(args.model),
+        "family": model.config.family,
+        "space": "sensors",
+        "config": model.config.to_dict(),
+        "vpt_lyapunov_median": float(np.median(vpt)),
+        "vpt_lyapunov_q25": float(np.quantile(vpt, 0.25)),
+        "vpt_lyapunov_q75": float(np.quantile(vpt, 0.75)),
+        "vpt_censored_fraction": float(np.mean(~crossed.any(axis=1))),
+        "one_step_error": float(np.median(err[:, 1])),
+        "blowup_fraction": float(max(free["unforced"]["blowup_fraction"], free["forced"]["blowup_fraction"])),
+        "mean_dissipation_model": free["forced"]["dissipation_model"],
+        "mean_dissipation_truth": free["forced"]["dissipation_truth"],
+        "state_estimate_error": estimate_error,
+        "free_runs": free,
+        "reward_correlation": corr,
+        "shift_equivariance_error": equivariance,
+        "params": model.n_parameters(),
+        **speeds,
+        "args": asdict(args),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "report.json", report)
+    error_growth_figure(out / "error_growth.png", t_lyap, err, "rms sensor error / rms(u)")
+    _markdown(out / "report.md", report)
+    return report
+
+
+def _markdown(path: Path, r: dict[str, Any]) -> None:
+    from chaoscontrol.surrogates.evaluate import VPT_THRESHOLD, _f
+
+    fr = r["free_runs"]
+    text = f"""# Surrogate evaluation: {r['family']} (sensor space)
+
+Checkpoint `{r['model']}`, {r['params']} parameters, window {r['config']['window']}, {len(r['config']['sensors'])} sensors.
+Regenerate: `chaoscontrol surrogate evaluate --model {r['model']} --out {path.parent}`.
+Errors are those of the sensor readings, in units of rms(u) on the attractor.
+
+| quantity | value |
+|---|---|
+| valid prediction time of the readings (Lyapunov times), median [q25, q75] | {r['vpt_lyapunov_median']:.2f} [{r['vpt_lyapunov_q25']:.2f}, {r['vpt_lyapunov_q75']:.2f}] |
+| one-step error rms(y_model - y_true) / rms(u), median | {r['one_step_error']:.2e} |
+| runs that never crossed e = {VPT_THRESHOLD} (censored) | {r['vpt_censored_fraction']:.0%} |
+| free-run blow-up fraction (worst of unforced, forced) | {r['blowup_fraction']:.0%} |
+| sensor energy, forced free runs: model / truth | {_f(fr['forced']['sensor_energy_model'])} / {_f(fr['forced']['sensor_energy_truth'])} |
+| sensor energy, unforced free runs: model / truth | {_f(fr['unforced']['sensor_energy_model'])} / {_f(fr['unforced']['sensor_energy_truth'])} |
+| state estimate error rms(u_hat - u) / rms(u), median | {_f(r['state_estimate_error'])} |
+| mean dissipation of the estimates, forced free runs: model / truth | {_f(fr['forced']['dissipation_model'])} / {_f(fr['forced']['dissipation_truth'])} |
+| reward correlation (estimates, first Lyapunov time) | {_f(r['reward_correlation'])} |
+| shift-equivariance error | {_f(r['shift_equivariance_error'])} |
+| transitions/s, batch 1: model / truth | {r['model_transitions_per_s_batch1']:,.0f} / {r['truth_transitions_per_s_batch1']:,.0f} |
+| transitions/s, batch 256: model / truth | {r['model_transitions_per_s_batch256']:,.0f} / {r['truth_transitions_per_s_batch256']:,.0f} |
+
+![error growth](error_growth.png)
+"""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+__all__ = ["evaluate_partial"]
