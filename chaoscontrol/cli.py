@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     sur = sub.add_parser("surrogate", help="learned surrogates of the dynamics")
     sur_sub = sur.add_subparsers(dest="surrogate_command", required=True)
     tr = sur_sub.add_parser("train", help="train a surrogate on a dataset (resumable)")
-    tr.add_argument("--model", default="node", help="family: resnet, node, conv, spectral, corrected, stable_resnet, deq, latent (default: %(default)s)")
+    tr.add_argument("--model", default="node", help="family: resnet, node, conv, spectral, corrected, stable_resnet, deq, latent, partial (default: %(default)s)")
     tr.add_argument("--data", required=True, help="dataset .h5 (from `chaoscontrol dataset generate`)")
     tr.add_argument("--out", required=True, help="run folder (model.pt, checkpoint.pt, history.json, tb/)")
     tr.add_argument("--model-kwargs", default=None, help='JSON config keys of the family, e.g. \'{"width": 64}\'')
