@@ -1,0 +1,357 @@
+"""Training of SB3 agents on the batched KS env (truth or surrogate), with evaluation on the truth and resumable runs.
+
+``chaoscontrol train --algo ppo --seed 0 --timesteps 200000 --out runs/ppo`` writes the run folder
+(DESIGN section 4):
+
+- ``config.json``: the arguments, the resolved hyper-parameters, the env configuration, the seed, the
+  package version and the git hash;
+- ``checkpoints/step_<n>.zip`` (and ``replay_<n>.pkl`` for off-policy algorithms, ``vecnormalize_<n>.pkl``
+  with ``normalize``), every ``checkpoint_freq`` steps, on Ctrl-C and on a crash; written atomically, the
+  two newest kept;
+- ``evaluations.jsonl``: one line per evaluation on the **truth** env (``eval_episodes`` episodes, fixed
+  seeds, deterministic actions, the training wrappers): steps, mean and std of the return, mean cost over
+  the second half, wall time;
+- ``best_model.zip`` (best evaluation so far), ``model.zip`` (final), ``vecnormalize.pkl``;
+- ``tb/``: TensorBoard logs; ``timing.json``: wall time, time inside the env, and their ratio;
+- ``status.json``: ``running``, ``interrupted``, ``crashed`` or ``finished``, with the step counter.
+
+``--resume`` continues from the newest checkpoint with its replay buffer, normalisation statistics and step
+counter, to the (possibly larger) ``timesteps``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chaoscontrol.agents.env_stack import find_timer, make_vec_env, parse_wrapper
+from chaoscontrol.agents.hyperparams import ALGOS, Hyperparams, algorithm_class, load_hyperparams
+from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.validation import check_int
+
+#: Args that must agree between a run and its resumption.
+RESUME_KEYS = ("algo", "env_id", "env_kwargs", "surrogate", "wrappers", "seed", "config", "hyperparams", "max_episode_steps")
+OFF_POLICY = ("sac", "td3", "ddpg")
+EVAL_SEED_OFFSET = 1_000_000
+
+
+@dataclass(frozen=True)
+class AgentTrainArgs:
+    """Arguments of ``chaoscontrol train``."""
+
+    algo: str = "ppo"
+    """One of ``ppo``, ``sac``, ``td3``, ``ddpg``."""
+    env_id: str = "KS-Control-v0"
+    """A registered chaoscontrol env id."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keywords of the env (objective, target, sensors, ...)."""
+    surrogate: str | None = None
+    """Train on this surrogate checkpoint instead of the solver (evaluation stays on the truth)."""
+    wrappers: tuple[str, ...] = ()
+    """Perturbation specs ``NAME:LEVEL[:{json}]`` applied in training and evaluation (e.g. ``noise:0.1``)."""
+    seed: int = 0
+    """Seed of the algorithm and of the training envs (evaluation uses seed + 1,000,000)."""
+    timesteps: int = 200_000
+    """Total env steps (summed over the batched envs)."""
+    out: str = "runs/agent"
+    """Run folder."""
+    config: str | None = None
+    """Hyper-parameter YAML (default ``configs/<algo>.yaml``)."""
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    """Overrides of single hyper-parameters."""
+    max_episode_steps: int = 400
+    """Episode length (time limit)."""
+    eval_freq: int = 20_000
+    """Env steps between evaluations on the truth (0: none)."""
+    eval_episodes: int = 8
+    """Episodes per evaluation."""
+    checkpoint_freq: int = 20_000
+    """Env steps between checkpoints."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    def __post_init__(self) -> None:
+        from chaoscontrol.envs.registration import ENV_SPECS
+
+        if self.algo not in ALGOS:
+            raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
+        if self.env_id not in ENV_SPECS:
+            raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {self.env_id!r}")
+        if not isinstance(self.env_kwargs, dict) or not isinstance(self.hyperparams, dict):
+            raise ValueError("env_kwargs and hyperparams must be dicts")
+        if "surrogate" in self.env_kwargs:
+            raise ValueError("give the surrogate with surrogate=... (--surrogate), not in env_kwargs")
+        object.__setattr__(self, "wrappers", tuple(self.wrappers))
+        for spec in self.wrappers:
+            parse_wrapper(spec)
+        check_int("seed", self.seed, minimum=0)
+        for name in ("timesteps", "eval_episodes", "checkpoint_freq", "max_episode_steps"):
+            check_int(name, getattr(self, name))
+        check_int("eval_freq", self.eval_freq, minimum=0)
+        if self.surrogate is not None and not Path(self.surrogate).is_file():
+            raise ValueError(f"surrogate checkpoint {self.surrogate!r} does not exist")
+        self.resolved_hyperparams()  # unknown keys, bad values: fail here
+        self._probe_env()
+
+    def resolved_hyperparams(self) -> Hyperparams:
+        return load_hyperparams(self.algo, self.env_id, self.config, self.hyperparams)
+
+    def _probe_env(self) -> None:
+        """Build one env of the training stack (with the surrogate, checked against the env) and of the evaluation."""
+        try:
+            for surrogate in {self.surrogate, None}:
+                make_vec_env(self.env_kwargs, 1, 0, self.wrappers, surrogate, self.max_episode_steps).close()
+        except TypeError as exc:
+            raise ValueError(f"env_kwargs: {exc}") from exc
+
+
+def git_hash() -> str | None:
+    """The commit of the source checkout, or None."""
+    try:
+        root = Path(__file__).resolve().parents[2]
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except Exception:  # noqa: BLE001 - not a checkout, no git
+        return None
+
+
+def _checkpoints(folder: Path) -> list[int]:
+    """Steps of the complete checkpoints (their ``.zip`` exists; it is written last), ascending."""
+    steps = []
+    for path in folder.glob("step_*.zip"):
+        match = re.fullmatch(r"step_(\d+)\.zip", path.name)
+        if match:
+            steps.append(int(match.group(1)))
+    return sorted(steps)
+
+
+def save_checkpoint(model: Any, venv: Any, folder: Path, keep: int = 2) -> Path:
+    """Write replay buffer, normalisation statistics and model (in that order, each atomically) at the model's step."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    folder.mkdir(parents=True, exist_ok=True)
+    n = int(model.num_timesteps)
+    if hasattr(model, "replay_buffer") and model.replay_buffer is not None:
+        with atomic_path(folder / f"replay_{n}.pkl") as tmp:
+            model.save_replay_buffer(tmp)
+    if isinstance(venv, VecNormalize):
+        with atomic_path(folder / f"vecnormalize_{n}.pkl") as tmp:
+            venv.save(tmp)
+    with atomic_path(folder / f"step_{n}.zip") as tmp:
+        model.save(tmp)
+    for old in _checkpoints(folder)[:-keep]:
+        for name in (f"step_{old}.zip", f"replay_{old}.pkl", f"vecnormalize_{old}.pkl"):
+            (folder / name).unlink(missing_ok=True)
+    return folder / f"step_{n}.zip"
+
+
+def _second_half_cost(rewards: np.ndarray) -> float:
+    return float(-np.mean(rewards[rewards.shape[0] // 2 :]))
+
+
+def evaluate_on(model: Any, venv: Any, episodes: int, deterministic: bool = True) -> dict[str, float]:
+    """Mean and std of the return and the mean cost over the second half, over ``episodes`` episodes of ``venv``.
+
+    ``venv`` is reset first (its seeds fixed by the caller), so every call sees the same initial states.
+    """
+    obs = venv.reset()
+    n = venv.num_envs
+    returns, costs = [], []
+    current: list[list[float]] = [[] for _ in range(n)]
+    while len(returns) < episodes:
+        action, _ = model.predict(obs, deterministic=deterministic)
+        obs, rewards, dones, infos = venv.step(action)
+        for i in range(n):
+            current[i].append(float(rewards[i]))  # rewards are never normalised (VecNormalize(norm_reward=False))
+            if dones[i]:
+                r = np.array(current[i])
+                returns.append(float(r.sum()))
+                costs.append(_second_half_cost(r))
+                current[i] = []
+    returns_a, costs_a = np.array(returns[:episodes]), np.array(costs[:episodes])
+    return {"mean_return": float(returns_a.mean()), "std_return": float(returns_a.std()),
+            "mean_cost_second_half": float(costs_a.mean()), "episodes": episodes}
+
+
+def _callbacks(args: AgentTrainArgs, out: Path, eval_env: Any, started: float, wall_before: float):
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.vec_env import VecNormalize, sync_envs_normalization
+    from tqdm.auto import tqdm
+
+    class RunCallback(BaseCallback):
+        """Checkpoints, truth evaluations and the progress bar, by env steps."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.bar = None
+            self.best = -math.inf
+            self.next_ckpt = 0
+            self.next_eval = 0
+
+        def _on_training_start(self) -> None:
+            n = self.model.num_timesteps
+            self.next_ckpt = (n // args.checkpoint_freq + 1) * args.checkpoint_freq
+            self.next_eval = (n // args.eval_freq + 1) * args.eval_freq if args.eval_freq else math.inf
+            history = out / "evaluations.jsonl"
+            if history.exists():
+                rows = [json.loads(x) for x in history.read_text().splitlines() if x.strip()]
+                self.best = max((r["mean_return"] for r in rows), default=-math.inf)
+            self.bar = tqdm(total=args.timesteps, initial=n, desc=f"train {args.algo}", unit="step", disable=not args.progress)
+
+        def _on_step(self) -> bool:
+            n = self.model.num_timesteps
+            if self.bar is not None:
+                self.bar.update(n - self.bar.n)
+            if n >= self.next_ckpt:
+                save_checkpoint(self.model, self.model.get_env(), out / "checkpoints")
+                self.next_ckpt += args.checkpoint_freq * max(1, (n - self.next_ckpt) // args.checkpoint_freq + 1)
+            if n >= self.next_eval:
+                self.evaluate()
+                self.next_eval += args.eval_freq * max(1, (n - self.next_eval) // args.eval_freq + 1)
+            return True
+
+        def evaluate(self) -> dict[str, float]:
+            train_env = self.model.get_env()
+            if isinstance(train_env, VecNormalize):
+                sync_envs_normalization(train_env, eval_env)
+            eval_env.seed(args.seed + EVAL_SEED_OFFSET)
+            result = evaluate_on(self.model, eval_env, args.eval_episodes)
+            result = {"timesteps": int(self.model.num_timesteps), **result,
+                      "wall_s": wall_before + time.perf_counter() - started}
+            with open(out / "evaluations.jsonl", "a") as fh:
+                fh.write(json.dumps(result) + "\n")
+            self.logger.record("eval/mean_return", result["mean_return"])
+            self.logger.record("eval/mean_cost_second_half", result["mean_cost_second_half"])
+            if result["mean_return"] > self.best:
+                self.best = result["mean_return"]
+                with atomic_path(out / "best_model.zip") as tmp:
+                    self.model.save(tmp)
+            if self.bar is not None:
+                self.bar.set_postfix(eval_return=f"{result['mean_return']:.1f}")
+            return result
+
+        def _on_training_end(self) -> None:
+            if self.bar is not None:
+                self.bar.close()
+
+    return RunCallback()
+
+
+def _status(out: Path, state: str, steps: int, **extra: Any) -> None:
+    write_json_atomic(out / "status.json", {"state": state, "timesteps": steps, **extra})
+
+
+def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
+    """Train (or resume) the run of ``args``; returns the final model's path (``OUT/model.zip``).
+
+    :raises ValueError: a new run into a folder that already has checkpoints, or a resume whose arguments
+        differ from the run's (naming the keys), or with no checkpoint to resume from.
+    """
+    import torch
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from chaoscontrol import __version__
+    from chaoscontrol.envs.ks_control import KSControlEnv
+
+    out = Path(args.out)
+    ckpt_dir = out / "checkpoints"
+    hp = args.resolved_hyperparams()
+    cls = algorithm_class(args.algo)
+    if resume:
+        if not (out / "config.json").is_file():
+            raise ValueError(f"cannot resume: {str(out / 'config.json')!r} does not exist")
+        previous = json.loads((out / "config.json").read_text())["args"]
+        now = json.loads(json.dumps(asdict(args)))
+        diffs = [k for k in RESUME_KEYS if previous.get(k) != now.get(k)]
+        if diffs:
+            raise ValueError(f"cannot resume {str(out)!r} with other arguments: {diffs} differ")
+        if not _checkpoints(ckpt_dir):
+            raise ValueError(f"cannot resume: no checkpoint in {str(ckpt_dir)!r}")
+    elif _checkpoints(ckpt_dir) or (out / "model.zip").exists():
+        raise ValueError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    env_config = KSControlEnv(**args.env_kwargs).config_dict()
+    if not resume:
+        write_json_atomic(out / "config.json", {
+            "args": asdict(args), "hyperparams": hp.to_dict(), "env_config": env_config, "seed": args.seed,
+            "package_version": __version__, "git_hash": git_hash(), "torch_threads": torch.get_num_threads(),
+        })
+    venv = make_vec_env(args.env_kwargs, hp.n_envs, args.seed, args.wrappers, args.surrogate, args.max_episode_steps, hp.normalize)
+    eval_env = make_vec_env(args.env_kwargs, min(args.eval_episodes, 16), args.seed + EVAL_SEED_OFFSET, args.wrappers, None,
+                            args.max_episode_steps)
+    if hp.normalize:
+        eval_env = VecNormalize(eval_env, norm_obs=True, norm_reward=False, training=False)
+    n_actions = venv.action_space.shape[0]
+    wall_before = 0.0
+    if resume:
+        n = _checkpoints(ckpt_dir)[-1]
+        venv.seed(args.seed + n)  # fresh episodes, not the first ones again
+        if hp.normalize:
+            venv = VecNormalize.load(str(ckpt_dir / f"vecnormalize_{n}.pkl"), venv.venv)
+        model = cls.load(ckpt_dir / f"step_{n}.zip", env=venv, device="cpu", tensorboard_log=str(out / "tb"),
+                         **({"action_noise": hp.constructor_kwargs(n_actions)["action_noise"]} if hp.action_noise else {}))
+        if (ckpt_dir / f"replay_{n}.pkl").exists():
+            model.load_replay_buffer(ckpt_dir / f"replay_{n}.pkl")
+        if (out / "timing.json").exists():
+            wall_before = json.loads((out / "timing.json").read_text()).get("wall_s", 0.0)
+    else:
+        model = cls(env=venv, seed=args.seed, device="cpu", tensorboard_log=str(out / "tb"), verbose=0,
+                    **hp.constructor_kwargs(n_actions))
+    started = time.perf_counter()
+    callback = _callbacks(args, out, eval_env, started, wall_before)
+    _status(out, "running", int(model.num_timesteps))
+    remaining = args.timesteps - int(model.num_timesteps)
+
+    def finish(state: str) -> None:
+        timer = find_timer(venv)
+        wall = wall_before + time.perf_counter() - started
+        env_s = timer.seconds if timer is not None else float("nan")
+        previous = json.loads((out / "timing.json").read_text()) if (out / "timing.json").exists() and resume else {}
+        env_total = previous.get("env_s", 0.0) + env_s
+        write_json_atomic(out / "timing.json", {"wall_s": wall, "env_s": env_total, "env_fraction": env_total / wall if wall else None,
+                                                "timesteps": int(model.num_timesteps)})
+        _status(out, state, int(model.num_timesteps))
+
+    try:
+        if remaining > 0:
+            model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=not resume, tb_log_name="run",
+                        progress_bar=False)
+    except KeyboardInterrupt:
+        save_checkpoint(model, venv, ckpt_dir)
+        finish("interrupted")
+        raise
+    except Exception:
+        save_checkpoint(model, venv, ckpt_dir)
+        finish("crashed")
+        raise
+    save_checkpoint(model, venv, ckpt_dir)
+    if args.eval_freq and remaining > 0 and _last_eval_step(out) < int(model.num_timesteps):
+        callback.evaluate()  # the final policy is always evaluated
+    with atomic_path(out / "model.zip") as tmp:
+        model.save(tmp)
+    if isinstance(venv, VecNormalize):
+        with atomic_path(out / "vecnormalize.pkl") as tmp:
+            venv.save(tmp)
+    finish("finished")
+    venv.close()
+    eval_env.close()
+    return out / "model.zip"
+
+
+def _last_eval_step(out: Path) -> int:
+    path = out / "evaluations.jsonl"
+    if not path.exists():
+        return -1
+    rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return max((r["timesteps"] for r in rows), default=-1)
+
+
+__all__ = ["AgentTrainArgs", "evaluate_on", "save_checkpoint", "train_agent"]
