@@ -3,6 +3,8 @@
     chaoscontrol simulate --t-end 200 --actuation zero random --out runs/demo
     chaoscontrol robustness --policy zero --perturbation noise --levels 0,0.1,0.5 --episodes 8 --out runs/rob
     chaoscontrol dataset generate --trajectories 64 --steps 400 --actuation random --out data/ks_random.h5
+    chaoscontrol train --algo ppo --seed 0 --timesteps 200000 --out runs/ppo
+    chaoscontrol evaluate --model runs/ppo/model.zip --episodes 20 --out runs/ppo/eval
 """
 
 from __future__ import annotations
@@ -66,6 +68,48 @@ def _robustness(ns: argparse.Namespace) -> int:
         print(f"level {level:g}: return {row['return_mean']:.2f} +- {row['return_ci95']:.2f}, "
               f"D {row['dissipation_mean']:.3f} +- {row['dissipation_ci95']:.3f}, blow-ups {row['blowup_fraction']:.0%}")
     print(f"wrote {csv_path} and {csv_path.parent / 'robustness.png'}")
+    return 0
+
+
+def _train(ns: argparse.Namespace) -> int:
+    from chaoscontrol.agents.training import AgentTrainArgs, train_agent
+
+    args = AgentTrainArgs(
+        algo=ns.algo, env_id=ns.env, env_kwargs=parse_json_kwargs("--env-kwargs", ns.env_kwargs), surrogate=ns.surrogate,
+        wrappers=tuple(ns.wrap), seed=ns.seed, timesteps=ns.timesteps, out=ns.out, config=ns.config,
+        hyperparams=parse_json_kwargs("--hyperparams", ns.hyperparams), max_episode_steps=ns.max_episode_steps,
+        eval_freq=ns.eval_freq, eval_episodes=ns.eval_episodes, checkpoint_freq=ns.checkpoint_freq, progress=not ns.no_progress,
+    )
+    try:
+        path = train_agent(args, resume=ns.resume)
+    except KeyboardInterrupt:
+        print(f"interrupted: a checkpoint was written; continue with the same command and --resume (run folder {ns.out})",
+              file=sys.stderr)
+        return 130
+    print(f"wrote {path}")
+    return 0
+
+
+def _evaluate(ns: argparse.Namespace) -> int:
+    from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
+
+    wrappers = None if ns.wrap is None else tuple(w for w in ns.wrap if w != "none")
+    args = AgentEvaluateArgs(
+        model=ns.model, episodes=ns.episodes, seed=ns.seed, out=ns.out, env_id=ns.env,
+        env_kwargs=None if ns.env_kwargs is None else parse_json_kwargs("--env-kwargs", ns.env_kwargs), wrappers=wrappers,
+        perturbation=ns.perturbation, level=ns.level,
+        perturbation_kwargs=parse_json_kwargs("--perturbation-kwargs", ns.perturbation_kwargs),
+        max_episode_steps=ns.max_episode_steps,
+    )
+    r = evaluate_agent(args, progress=not ns.no_progress)
+
+    def fmt(x, ci):
+        return "n/a" if x is None else f"{x:.4g} +- {ci:.2g}"
+
+    print(f"cost (second half) {fmt(r['mean_cost_second_half'], r['mean_cost_second_half_ci95'])} vs no control "
+          f"{fmt(r['no_control_cost_second_half'], r['no_control_cost_second_half_ci95'])}; improvement "
+          f"{fmt(r['improvement'], r['improvement_ci95'])}; success {r['success_rate']}; blow-ups {r['blowups']}/{r['episodes']}")
+    print(f"wrote {ns.out}/evaluation.json and {ns.out}/evaluation.png")
     return 0
 
 
@@ -166,6 +210,42 @@ def build_parser() -> argparse.ArgumentParser:
     rob.add_argument("--max-episode-steps", type=int, default=400, help="episode length (default: %(default)s)")
     rob.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     rob.set_defaults(func=_robustness)
+
+    trn = sub.add_parser("train", help="train an SB3 agent on the batched KS env (truth or surrogate); resumable")
+    trn.add_argument("--algo", default="ppo", help="ppo, sac, td3 or ddpg (default: %(default)s)")
+    trn.add_argument("--env", default="KS-Control-v0", help="env id (default: %(default)s)")
+    trn.add_argument("--env-kwargs", default=None, help='JSON keywords of the env, e.g. \'{"objective": "target", "target": "E1"}\'')
+    trn.add_argument("--surrogate", default=None, help="train on this surrogate checkpoint (model.pt); evaluation stays on the truth")
+    trn.add_argument("--wrap", action="append", default=[], metavar="NAME:LEVEL[:JSON]",
+                     help="perturbation in training and evaluation, e.g. noise:0.1 (repeatable)")
+    trn.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    trn.add_argument("--timesteps", type=int, default=200_000, help="total env steps (default: %(default)s)")
+    trn.add_argument("--out", required=True, help="run folder")
+    trn.add_argument("--config", default=None, help="hyper-parameter YAML (default: configs/<algo>.yaml)")
+    trn.add_argument("--hyperparams", default=None, help='JSON overrides, e.g. \'{"learning_rate": 1e-4, "n_envs": 8}\'')
+    trn.add_argument("--max-episode-steps", type=int, default=400, help="(default: %(default)s)")
+    trn.add_argument("--eval-freq", type=int, default=20_000, help="env steps between truth evaluations, 0: none (default: %(default)s)")
+    trn.add_argument("--eval-episodes", type=int, default=8, help="(default: %(default)s)")
+    trn.add_argument("--checkpoint-freq", type=int, default=20_000, help="env steps between checkpoints (default: %(default)s)")
+    trn.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    trn.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    trn.set_defaults(func=_train)
+
+    evl = sub.add_parser("evaluate", help="evaluate a controller on the truth env against no control")
+    evl.add_argument("--model", default="zero", help="zero, random or an SB3 .zip (default: %(default)s)")
+    evl.add_argument("--episodes", type=int, default=20, help="(default: %(default)s)")
+    evl.add_argument("--seed", type=int, default=0, help="episode e starts from env seed seed+e (default: %(default)s)")
+    evl.add_argument("--out", required=True, help="output folder (evaluation.json, evaluation.png)")
+    evl.add_argument("--env", default=None, help="env id (default: the run's)")
+    evl.add_argument("--env-kwargs", default=None, help="JSON env keywords (default: the run's)")
+    evl.add_argument("--wrap", action="append", default=None, metavar="NAME:LEVEL[:JSON]",
+                     help="perturbations instead of the run's training wrappers; --wrap none for none")
+    evl.add_argument("--perturbation", default=None, help="one robustness-harness perturbation on top (e.g. noise, adversarial)")
+    evl.add_argument("--level", type=float, default=0.0, help="its level (default: %(default)s)")
+    evl.add_argument("--perturbation-kwargs", default=None, help="JSON keywords of the perturbation")
+    evl.add_argument("--max-episode-steps", type=int, default=400, help="(default: %(default)s)")
+    evl.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    evl.set_defaults(func=_evaluate)
 
     ds = sub.add_parser("dataset", help="trajectory datasets of the truth env (HDF5) for surrogates")
     ds_sub = ds.add_subparsers(dest="dataset_command", required=True)

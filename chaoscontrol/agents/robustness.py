@@ -149,10 +149,11 @@ def make_policy(policy: str, venv: Any, seed: int, deterministic: bool = True) -
         rng = np.random.default_rng([seed, 7])
         return (lambda obs: rng.uniform(-1.0, 1.0, (b, n_act))), None
     from chaoscontrol.agents.adversarial import check_model_spaces
+    from chaoscontrol.agents.policies import load_agent
 
-    model = load_sb3_model(policy)
+    act, model = load_agent(policy, deterministic)  # with the run's observation normalisation, if any
     check_model_spaces(model, venv.single_observation_space, venv.single_action_space)
-    return (lambda obs: model.predict(obs, deterministic=deterministic)[0]), model
+    return act, model
 
 
 def _drop_partial_last_line(path: Path) -> None:

@@ -1,0 +1,250 @@
+"""Evaluation of a controller on the truth env: cost against no control, success, blow-ups, and figures.
+
+``chaoscontrol evaluate --model {zero,random,PATH.zip} --episodes N --seed S --out DIR`` runs N episodes
+together on the batched truth env (episode e from env seed S + e), then the same N initial states with
+no control (zero action, no perturbation), and writes
+
+- ``DIR/evaluation.json``: ``mean_return``, ``mean_cost_second_half`` (mean of -reward over the second
+  half of each episode), ``no_control_cost_second_half``, ``improvement`` (1 - cost / no-control cost,
+  per episode, then averaged), each with a 95% confidence half-width (1.96 standard errors);
+  ``success_rate`` (final rms(u - u*) < 0.1; null for the dissipation objective); ``blowups``; the
+  per-episode values; the env, wrappers and perturbation used;
+- ``DIR/evaluation.png``: space-time diagrams of episode 0, controlled and uncontrolled, and its actions.
+
+The env id, its keywords and the training wrappers are read from the model's run folder
+(``config.json``), or given (``env_kwargs``, ``wrappers``); a policy trained on a surrogate is evaluated
+on the truth. ``perturbation``/``level`` add one perturbation of the robustness harness on top.
+A blow-up ends that episode (its cost is then NaN and it counts in ``blowups``), never the evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.validation import check_int
+
+SUCCESS_DISTANCE = 0.1
+BUILTIN = ("zero", "random")
+
+
+@dataclass(frozen=True)
+class AgentEvaluateArgs:
+    """Arguments of ``chaoscontrol evaluate``."""
+
+    model: str = "zero"
+    """``zero`` (no control), ``random`` (uniform actions) or an SB3 ``.zip``."""
+    episodes: int = 20
+    """Episodes (run together)."""
+    seed: int = 0
+    """Episode e starts from env seed ``seed + e``."""
+    out: str = "runs/evaluation"
+    """Output folder."""
+    env_id: str | None = None
+    """Env id (default: the run's, or ``KS-Control-v0``)."""
+    env_kwargs: dict[str, Any] | None = None
+    """Env keywords (default: the run's, or none)."""
+    wrappers: tuple[str, ...] | None = None
+    """Perturbation specs (default: the run's training wrappers; ``()`` for none)."""
+    perturbation: str | None = None
+    """A perturbation of the robustness harness on top (e.g. ``noise``), or None."""
+    level: float = 0.0
+    """Its level."""
+    perturbation_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Its keywords."""
+    max_episode_steps: int = 400
+    """Episode length."""
+    deterministic: bool = True
+    """Deterministic actions of a trained policy."""
+
+    def __post_init__(self) -> None:
+        from chaoscontrol.agents.env_stack import parse_wrapper
+        from chaoscontrol.envs.registration import ENV_SPECS
+
+        check_int("episodes", self.episodes)
+        check_int("max_episode_steps", self.max_episode_steps)
+        if self.model not in BUILTIN:
+            if not str(self.model).endswith(".zip"):
+                raise ValueError(f"model must be one of {BUILTIN} or the path of an SB3 .zip, got {self.model!r}")
+            if not Path(self.model).is_file():
+                raise ValueError(f"model file {self.model!r} does not exist")
+        env_id = self.resolved()["env_id"]
+        if env_id not in ENV_SPECS:
+            raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {env_id!r}")
+        for spec in self.resolved()["wrappers"]:
+            parse_wrapper(spec)
+        if not (math.isfinite(self.level) and self.level >= 0):
+            raise ValueError(f"level must be finite and >= 0, got {self.level!r}")
+
+    def resolved(self) -> dict[str, Any]:
+        """Env id, env keywords and wrappers: given, else the run folder's, else the defaults."""
+        from chaoscontrol.agents.policies import run_config
+
+        run = run_config(self.model)["args"] if self.model not in BUILTIN and run_config(self.model) else {}
+        return {
+            "env_id": self.env_id or run.get("env_id", "KS-Control-v0"),
+            "env_kwargs": dict(self.env_kwargs if self.env_kwargs is not None else run.get("env_kwargs", {})),
+            "wrappers": tuple(self.wrappers if self.wrappers is not None else run.get("wrappers", ())),
+            "trained_on_surrogate": run.get("surrogate"),
+        }
+
+
+def _ci95(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(1.96 * x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else float("nan")
+
+
+def _mean(x: np.ndarray) -> float | None:
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else None
+
+
+def _episodes(env: Any, act, seed: int, steps: int, record: bool) -> dict[str, np.ndarray]:
+    """Rewards (B, T) (NaN after a blow-up), blow-ups, final distances and, with ``record``, episode 0's history."""
+    obs, _ = env.reset(seed=seed)
+    base = env.unwrapped if hasattr(env, "unwrapped") else env
+    b = env.num_envs
+    rewards = np.full((b, steps), np.nan)
+    blowup = np.zeros(b, dtype=bool)
+    active = np.ones(b, dtype=bool)
+    distance = np.full(b, np.nan)
+    history = [base.u[0].copy()] if record else []
+    actions0 = []
+    for k in range(steps):
+        a = np.asarray(act(obs), dtype=np.float64).reshape(b, -1)
+        obs, r, terminated, truncated, info = env.step(a)
+        rewards[active, k] = r[active]
+        blowup |= active & np.asarray(info["blowup"])
+        if "target_distance" in info:
+            distance = np.where(active, np.asarray(info["target_distance"]), distance)
+        if record:
+            history.append(base.u[0].copy())
+            actions0.append(np.clip(a[0], -1, 1))
+        active &= ~(np.asarray(terminated) | np.asarray(truncated))
+        if not active.any():
+            break
+    return {"rewards": rewards, "blowup": blowup, "distance": distance,
+            "history": np.array(history), "actions": np.array(actions0)}
+
+
+def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, Any]:
+    """Run the evaluation of ``args`` (see the module docstring); writes DIR and returns the JSON dict."""
+    from tqdm.auto import tqdm
+
+    from chaoscontrol.agents.env_stack import parse_wrapper
+    from chaoscontrol.agents.robustness import make_policy
+    from chaoscontrol.envs.ks_vector import KSControlVectorEnv
+    from chaoscontrol.envs.perturbation_wrappers import VectorPerturbation, make_perturbation
+    from chaoscontrol.surrogates.threads import torch_threads_kept
+
+    res = args.resolved()
+    steps = args.max_episode_steps
+
+    def truth(n: int) -> KSControlVectorEnv:
+        return KSControlVectorEnv(num_envs=n, max_episode_steps=steps, autoreset_mode="Disabled", **res["env_kwargs"])
+
+    bar = tqdm(total=2, desc="evaluate", disable=not progress)
+    with torch_threads_kept():
+        venv = truth(args.episodes)
+        env: Any = venv
+        for spec in res["wrappers"]:
+            name, level, kwargs = parse_wrapper(spec)
+            env = VectorPerturbation(env, *make_perturbation(name, level, venv, **kwargs))
+        if args.perturbation is not None:
+            if args.perturbation == "adversarial":
+                from chaoscontrol.agents.adversarial import AdversarialPerturbation
+                from chaoscontrol.envs.perturbation_wrappers import _sensor_scale
+
+                _, model = make_policy(args.model, env, args.seed, args.deterministic)
+                kwargs = dict(args.perturbation_kwargs)
+                scale = _sensor_scale(venv, kwargs.pop("relative", True))
+                env = VectorPerturbation(env, AdversarialPerturbation(model, args.level * scale, **kwargs), "observation")
+            else:
+                env = VectorPerturbation(env, *make_perturbation(args.perturbation, args.level, venv, **dict(args.perturbation_kwargs)))
+        act, _ = make_policy(args.model, env, args.seed, args.deterministic)  # checked against the (perturbed) spaces
+        controlled = _episodes(env, act, args.seed, steps, record=True)
+        bar.update()
+        base = truth(args.episodes)
+        zero = np.zeros((args.episodes, base.single_action_space.shape[0]))
+        free = _episodes(base, lambda obs: zero, args.seed, steps, record=True)
+        bar.update()
+    bar.close()
+
+    half = steps // 2
+    cost = -np.nanmean(controlled["rewards"][:, half:], axis=1)
+    cost[controlled["blowup"]] = np.nan
+    cost0 = -np.nanmean(free["rewards"][:, half:], axis=1)
+    improvement = 1.0 - cost / cost0
+    returns = np.nansum(controlled["rewards"], axis=1)
+    template = venv.template
+    is_target = template.objective == "target"
+    success = (controlled["distance"] < SUCCESS_DISTANCE) & ~controlled["blowup"] if is_target else None
+    report = {
+        "model": args.model,
+        "env_id": res["env_id"],
+        "env_kwargs": res["env_kwargs"],
+        "wrappers": list(res["wrappers"]),
+        "perturbation": None if args.perturbation is None else {"name": args.perturbation, "level": args.level,
+                                                                 **args.perturbation_kwargs},
+        "trained_on_surrogate": res["trained_on_surrogate"],
+        "objective": template.objective,
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "mean_return": float(np.mean(returns)),
+        "mean_return_ci95": _ci95(returns),
+        "mean_cost_second_half": _mean(cost),
+        "mean_cost_second_half_ci95": _ci95(cost),
+        "no_control_cost_second_half": float(np.mean(cost0)),
+        "no_control_cost_second_half_ci95": _ci95(cost0),
+        "improvement": _mean(improvement),
+        "improvement_ci95": _ci95(improvement),
+        "success_rate": None if success is None else float(success.mean()),
+        "final_target_distance": None if not is_target else [None if not np.isfinite(d) else float(d) for d in controlled["distance"]],
+        "blowups": int(controlled["blowup"].sum()),
+        "per_episode": {"return": returns.tolist(), "cost_second_half": [None if not np.isfinite(c) else float(c) for c in cost],
+                        "no_control_cost_second_half": cost0.tolist()},
+        "args": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(args).items()},
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "evaluation.json", report)
+    _figure(out / "evaluation.png", controlled, free, template, steps, args.model)
+    return report
+
+
+def _figure(path: Path, controlled: dict, free: dict, template: Any, steps: int, label: str) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from chaoscontrol.envs.rendering import draw_space_time
+
+    interval = template.frame_skip * template.config.dt
+    L = template.config.L
+    fig = Figure(figsize=(12, 4.2), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    vmax = float(np.nanmax(np.abs(free["history"])))
+    for col, (run, title) in enumerate(((free, "no control"), (controlled, f"controlled: {Path(label).name}"))):
+        ax = fig.add_subplot(1, 3, col + 1)
+        h = run["history"]
+        im = draw_space_time(ax, h, L, 0.0, (h.shape[0] - 1) * interval, template.actuator_positions, template.sensor_positions,
+                             vmax=vmax, title=title)
+    fig.colorbar(im, ax=ax, label="u")
+    ax = fig.add_subplot(1, 3, 3)
+    a = controlled["actions"]
+    t = np.arange(a.shape[0]) * interval
+    for j in range(a.shape[1] if a.ndim == 2 else 0):
+        ax.plot(t, a[:, j], lw=0.8, label=f"a{j + 1}")
+    ax.set_xlabel("t")
+    ax.set_ylabel("action (episode 0)")
+    ax.set_ylim(-1.05, 1.05)
+    ax.legend(fontsize=7, ncol=2)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+
+
+__all__ = ["AgentEvaluateArgs", "evaluate_agent"]
