@@ -104,12 +104,27 @@ def _evaluate(ns: argparse.Namespace) -> int:
     r = evaluate_agent(args, progress=not ns.no_progress)
 
     def fmt(x, ci):
-        return "n/a" if x is None else f"{x:.4g} +- {ci:.2g}"
+        return "n/a" if x is None else f"{x:.4g}" + ("" if ci is None else f" +- {ci:.2g}")
 
     print(f"cost (second half) {fmt(r['mean_cost_second_half'], r['mean_cost_second_half_ci95'])} vs no control "
           f"{fmt(r['no_control_cost_second_half'], r['no_control_cost_second_half_ci95'])}; improvement "
           f"{fmt(r['improvement'], r['improvement_ci95'])}; success {r['success_rate']}; blow-ups {r['blowups']}/{r['episodes']}")
     print(f"wrote {ns.out}/evaluation.json and {ns.out}/evaluation.png")
+    return 0
+
+
+def _demo(ns: argparse.Namespace) -> int:
+    from chaoscontrol.agents.pipeline import PipelineArgs, run_pipeline
+
+    kwargs: dict[str, Any] = {"out": ns.out, "progress": not ns.no_progress}
+    if ns.timesteps is not None:
+        kwargs["timesteps"] = ns.timesteps
+    if ns.algo is not None:
+        kwargs["algo"] = ns.algo
+    if ns.env_kwargs is not None:
+        kwargs["env_kwargs"] = parse_json_kwargs("--env-kwargs", ns.env_kwargs)
+    report = run_pipeline(PipelineArgs(**kwargs))
+    print(f"wrote {report}")
     return 0
 
 
@@ -246,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     evl.add_argument("--max-episode-steps", type=int, default=400, help="(default: %(default)s)")
     evl.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     evl.set_defaults(func=_evaluate)
+
+    dem = sub.add_parser("demo", help="the whole pipeline at demo size: simulate, dataset, surrogate, agents, evaluation, robustness, report")
+    dem.add_argument("--out", default="runs/demo", help="output folder; finished steps are skipped (default: %(default)s)")
+    dem.add_argument("--algo", default=None, help="agent algorithm (default: ppo)")
+    dem.add_argument("--timesteps", type=int, default=None, help="env steps per agent (default: the demo's)")
+    dem.add_argument("--env-kwargs", default=None, help="JSON keywords of KS-Control-v0 (default: the dissipation objective)")
+    dem.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    dem.set_defaults(func=_demo)
 
     ds = sub.add_parser("dataset", help="trajectory datasets of the truth env (HDF5) for surrogates")
     ds_sub = ds.add_subparsers(dest="dataset_command", required=True)

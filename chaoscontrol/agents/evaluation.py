@@ -94,9 +94,10 @@ class AgentEvaluateArgs:
         }
 
 
-def _ci95(x: np.ndarray) -> float:
+def _ci95(x: np.ndarray) -> float | None:
+    """1.96 standard errors of the finite values; None (strict JSON has no NaN) for fewer than two."""
     x = x[np.isfinite(x)]
-    return float(1.96 * x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else float("nan")
+    return float(1.96 * x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else None
 
 
 def _mean(x: np.ndarray) -> float | None:
@@ -199,7 +200,7 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
         "mean_return_ci95": _ci95(returns),
         "mean_cost_second_half": _mean(cost),
         "mean_cost_second_half_ci95": _ci95(cost),
-        "no_control_cost_second_half": float(np.mean(cost0)),
+        "no_control_cost_second_half": _mean(cost0),
         "no_control_cost_second_half_ci95": _ci95(cost0),
         "improvement": _mean(improvement),
         "improvement_ci95": _ci95(improvement),
@@ -207,7 +208,7 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
         "final_target_distance": None if not is_target else [None if not np.isfinite(d) else float(d) for d in controlled["distance"]],
         "blowups": int(controlled["blowup"].sum()),
         "per_episode": {"return": returns.tolist(), "cost_second_half": [None if not np.isfinite(c) else float(c) for c in cost],
-                        "no_control_cost_second_half": cost0.tolist()},
+                        "no_control_cost_second_half": [None if not np.isfinite(c) else float(c) for c in cost0]},
         "args": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(args).items()},
     }
     out = Path(args.out)

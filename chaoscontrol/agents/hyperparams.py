@@ -106,9 +106,12 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None, ove
         raise ValueError(f"hyper-parameter file {str(path)!r} must map env ids to keys")
     if env_id not in table:
         raise ValueError(f"hyper-parameter file {str(path)!r} has no entry for env id {env_id!r}; it has {sorted(table)}")
+    if not isinstance(table[env_id] or {}, dict):
+        raise ValueError(f"hyper-parameter file {str(path)!r}: the entry of {env_id!r} must map keys to values, got {table[env_id]!r}")
     values = dict(table[env_id] or {})
     overrides = dict(overrides or {})
-    if "policy_kwargs" in overrides and isinstance(values.get("policy_kwargs"), dict):
+    if isinstance(overrides.get("policy_kwargs", {}), (dict, type(None))) and "policy_kwargs" in overrides \
+            and isinstance(values.get("policy_kwargs"), dict):  # a non-mapping is refused below, by name
         overrides["policy_kwargs"] = {**values["policy_kwargs"], **(overrides["policy_kwargs"] or {})}
     values.update(overrides)
     _check_plain(f"{path.name}[{env_id}]", values)

@@ -212,7 +212,7 @@ def _callbacks(args: AgentTrainArgs, out: Path, eval_env: Any, started: float, w
             if n >= self.next_ckpt:
                 save_checkpoint(self.model, self.model.get_env(), out / "checkpoints")
                 self.next_ckpt += args.checkpoint_freq * max(1, (n - self.next_ckpt) // args.checkpoint_freq + 1)
-            if n >= self.next_eval:
+            if n >= self.next_eval and n < args.timesteps:  # the final policy is evaluated after its last update
                 self.evaluate()
                 self.next_eval += args.eval_freq * max(1, (n - self.next_eval) // args.eval_freq + 1)
             return True
