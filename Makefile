@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
-## The main job: simulate KS with and without random actuation -> runs/demo/{space_time.png,summary.json}
+## The main job at demo size (about 10 min on 2 cores): simulate, dataset, surrogate, agents on truth and
+## surrogate, evaluation on the truth, robustness to sensor noise -> runs/demo/report.md (resumable)
 demo: $(STAMP)
-	$(VENV)/bin/chaoscontrol simulate --t-end 200 --actuation zero random --seed 0 --out runs/demo
+	OMP_NUM_THREADS=1 $(VENV)/bin/chaoscontrol demo --out runs/demo
 
 ## The whole test suite
 test: $(STAMP)

@@ -42,7 +42,7 @@ class PipelineArgs:
     """Keywords of KS-Control-v0 (the objective: dissipation by default)."""
     seeds: tuple[int, ...] = (0,)
     """Training seeds of the agents."""
-    timesteps: int = 150_000
+    timesteps: int = 250_000
     """Env steps per agent."""
     hyperparams: dict[str, Any] = field(default_factory=dict)
     """Overrides of the agent's hyper-parameters (``configs/<algo>.yaml``)."""
