@@ -77,6 +77,9 @@ class AgentTrainArgs:
     """Env steps between checkpoints."""
     progress: bool = True
     """Show a progress bar."""
+    numba_threads: int = 1
+    """Threads of the batched env's Numba kernel. One by default: next to torch on a small machine, a parallel
+    kernel competes with the gradient updates and slows both (measured in docs/performance.md)."""
 
     def __post_init__(self) -> None:
         from chaoscontrol.envs.registration import ENV_SPECS
@@ -96,6 +99,7 @@ class AgentTrainArgs:
         for name in ("timesteps", "eval_episodes", "checkpoint_freq", "max_episode_steps"):
             check_int(name, getattr(self, name))
         check_int("eval_freq", self.eval_freq, minimum=0)
+        check_int("numba_threads", self.numba_threads)
         if self.surrogate is not None and not Path(self.surrogate).is_file():
             raise ValueError(f"surrogate checkpoint {self.surrogate!r} does not exist")
         self.resolved_hyperparams()  # unknown keys, bad values: fail here
@@ -260,6 +264,9 @@ def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
     from chaoscontrol import __version__
     from chaoscontrol.envs.ks_control import KSControlEnv
 
+    import numba
+
+    numba.set_num_threads(min(args.numba_threads, numba.config.NUMBA_NUM_THREADS))
     out = Path(args.out)
     ckpt_dir = out / "checkpoints"
     hp = args.resolved_hyperparams()
