@@ -6,8 +6,8 @@
 - ``config.json``: the arguments, the resolved hyper-parameters, the env configuration, the seed, the
   package version and the git hash;
 - ``checkpoints/step_<n>.zip`` (and ``replay_<n>.pkl`` for off-policy algorithms, ``vecnormalize_<n>.pkl``
-  with ``normalize``), every ``checkpoint_freq`` steps, on Ctrl-C and on a crash; written atomically, the
-  two newest kept;
+  with ``normalize``), every ``checkpoint_freq`` steps, on Ctrl-C or SIGTERM and on a crash; written
+  atomically, the two newest kept;
 - ``evaluations.jsonl``: one line per evaluation on the **truth** env (``eval_episodes`` episodes, fixed
   seeds, deterministic actions, the training wrappers): steps, mean and std of the return, mean cost over
   the second half, wall time;
@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -326,6 +327,7 @@ def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
                                                 "timesteps": int(model.num_timesteps)})
         _status(out, state, int(model.num_timesteps))
 
+    previous_handler = _sigterm_as_interrupt()
     try:
         if remaining > 0:
             model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=not resume, tb_log_name="run",
@@ -338,6 +340,9 @@ def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
         save_checkpoint(model, venv, ckpt_dir)
         finish("crashed")
         raise
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     save_checkpoint(model, venv, ckpt_dir)
     if args.eval_freq and remaining > 0 and _last_eval_step(out) < int(model.num_timesteps):
         callback.evaluate()  # the final policy is always evaluated
@@ -350,6 +355,22 @@ def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
     venv.close()
     eval_env.close()
     return out / "model.zip"
+
+
+def _sigterm_as_interrupt():
+    """Make SIGTERM (a scheduler's or ``kill``'s stop) raise KeyboardInterrupt, so it checkpoints like Ctrl-C.
+
+    Returns the previous handler (None when not in the main thread, where signals cannot be set).
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _last_eval_step(out: Path) -> int:
