@@ -193,7 +193,7 @@ def train_all(runs: list[StudyRun], data: str, root: Path, max_minutes: float, j
         cmd[0] = exe
         pending.append((run, cmd))
     running: list[tuple[StudyRun, subprocess.Popen, Any]] = []
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
     while pending or running:
         while pending and len(running) < jobs:
             run, cmd = pending.pop(0)
@@ -311,6 +311,9 @@ def _figure(rows: list[dict[str, Any]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ns = parse_args(argv)
+    import numba
+
+    numba.set_num_threads(1)  # the evaluations share the machine with training runs: a parallel kernel would stall
     runs = [r for r in STUDY if ns.only is None or r.name in ns.only]
     root = Path(ns.runs)
     if not ns.table_only:
