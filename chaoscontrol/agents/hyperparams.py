@@ -137,6 +137,15 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None, ove
     if pk and "activation_fn" in pk and pk["activation_fn"] not in ACTIVATIONS:
         raise ValueError(f"{path.name}[{env_id}]: policy_kwargs.activation_fn must be one of {ACTIVATIONS}, got {pk['activation_fn']!r}")
     values.setdefault("policy", "MlpPolicy")
+    policy = values["policy"]
+    if not isinstance(policy, str) or policy not in cls.policy_aliases:
+        raise ValueError(f"{path.name}[{env_id}]: policy must be one of {sorted(cls.policy_aliases)}, got {policy!r}")
+    if pk:
+        accepted = set(inspect.signature(cls.policy_aliases[policy].__init__).parameters) - {
+            "self", "observation_space", "action_space", "lr_schedule"}
+        if set(pk) - accepted:
+            raise ValueError(f"{path.name}[{env_id}]: unknown policy_kwargs keys {sorted(set(pk) - accepted)} for {algo} "
+                             f"{policy}; allowed: {sorted(accepted)}")
     return Hyperparams(algo=algo, n_envs=n_envs, normalize=normalize, action_noise=float(action_noise), algo_kwargs=values)
 
 

@@ -244,9 +244,10 @@ def write_report(out: Path, args: PipelineArgs, agents: dict[str, list[Path]], w
         if x is None or x[0] is None or not math.isfinite(x[0]):
             return "n/a"
         m, h = x
+        known = h is not None and math.isfinite(h)
         if pct:
-            return f"{100 * m:.1f} % ± {100 * h:.1f}" if math.isfinite(h) else f"{100 * m:.1f} %"
-        return f"{m:.3f} ± {h:.3f}" if math.isfinite(h) else f"{m:.3f}"
+            return f"{100 * m:.1f} % ± {100 * h:.1f}" if known else f"{100 * m:.1f} %"
+        return f"{m:.3f} ± {h:.3f}" if known else f"{m:.3f}"
 
     def line(r: dict[str, Any]) -> str:
         success = "n/a" if r["success"] is None else f"{100 * r['success']:.0f} %"
