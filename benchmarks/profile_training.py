@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 
-def profile(algo: str, timesteps: int, seed: int = 0, surrogate: str | None = None) -> dict[str, float]:
+def profile(algo: str, timesteps: int, seed: int = 0, surrogate: str | None = None, env_kwargs: dict | None = None) -> dict[str, float]:
     """Seconds spent per part of ``algo``'s training for ``timesteps`` env steps."""
     import torch
 
@@ -26,7 +26,7 @@ def profile(algo: str, timesteps: int, seed: int = 0, surrogate: str | None = No
     from chaoscontrol.agents.hyperparams import algorithm_class, load_hyperparams
 
     hp = load_hyperparams(algo, "KS-Control-v0")
-    venv = make_vec_env({}, hp.n_envs, seed, (), surrogate, 400, hp.normalize)
+    venv = make_vec_env(dict(env_kwargs or {}), hp.n_envs, seed, (), surrogate, 400, hp.normalize)
     model = algorithm_class(algo)(env=venv, seed=seed, device="cpu", verbose=0, **hp.constructor_kwargs(venv.action_space.shape[0]))
     spent = {"collect": 0.0, "train": 0.0}
 
@@ -57,9 +57,10 @@ def main() -> None:
     p.add_argument("--algo", default="ppo")
     p.add_argument("--timesteps", type=int, default=100_000)
     p.add_argument("--surrogate", default=None, help="profile training on this surrogate checkpoint")
+    p.add_argument("--burn-in", type=float, default=None, help="the env's burn-in per reset (default: the env's, 100)")
     p.add_argument("--json", default=None, help="also write the figures to this file")
     ns = p.parse_args()
-    r = profile(ns.algo, ns.timesteps, surrogate=ns.surrogate)
+    r = profile(ns.algo, ns.timesteps, surrogate=ns.surrogate, env_kwargs=None if ns.burn_in is None else {"burn_in": ns.burn_in})
     print(f"{r['algo']}: {r['timesteps']:,} steps in {r['total_s']:.1f} s ({r['steps_per_s']:,.0f} steps/s, {r['n_envs']} envs, "
           f"{r['torch_threads']} torch threads)")
     for key, label in (("env_s", "env (Numba kernel + wrappers)"), ("collect_minus_env_s", "policy inference + buffers"),
