@@ -330,6 +330,8 @@ class KSControlEnv(gym.Env):
         else:
             reward = -self._target_distance(self._u)
             info["target_distance"] = -reward
+        if self._dynamics is not None and self._dynamics.converged is not None:
+            info["surrogate_converged"] = self._dynamics.converged  # implicit surrogates: did the solver converge?
         if self.render_mode is not None:
             self._history.append(self._u.copy())
         return self.observe_states(self._u, blowup), reward, blowup, False, info

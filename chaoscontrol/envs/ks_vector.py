@@ -192,6 +192,9 @@ class KSControlVectorEnv(VectorEnv):
         )
         obs = self.template.observe_states(self._u, blowup)
         infos = self._step_infos(blowup, distance)
+        if t._dynamics is not None and t._dynamics.converged is not None:  # implicit surrogate: one solve for the batch
+            infos["surrogate_converged"] = np.full(b, t._dynamics.converged)
+            infos["_surrogate_converged"] = self._all.copy()
         ended = terminated | truncated
         if resetting.any():
             idx = np.flatnonzero(resetting)

@@ -166,3 +166,53 @@ def test_surrogate_for_other_configuration_loads_there(tmp_path):
     env.step(np.zeros(4, dtype=np.float32))
     with pytest.raises(ValueError, match="L"):
         gym.make("KS-Control-v0", surrogate=str(path))
+
+
+def _deq_checkpoint(path, **config):
+    """An untrained ``deq`` checkpoint (perturbed so that the implicit solve is not trivial) for the default env."""
+    from chaoscontrol.envs.ks_control import KSControlEnv
+    from chaoscontrol.surrogates.models import build_model, make_config
+    from chaoscontrol.surrogates.train import save_surrogate
+
+    env = KSControlEnv()
+    cfg = env.config
+    model = build_model(
+        make_config("deq", L=cfg.L, N=cfg.N, n_actuators=4, interval=env.frame_skip * cfg.dt, width=16, depth=1, **config),
+        env.forcing_fields(np.eye(4)), 1.2,
+    )
+    with torch.no_grad():
+        model.rhs[-1].weight.normal_(0.0, 0.3, generator=torch.Generator().manual_seed(0))
+    save_surrogate(model, env.config_dict(), path)
+    return path
+
+
+def test_implicit_surrogate_reports_convergence_in_info(tmp_path):
+    """A DEQ surrogate: info["surrogate_converged"] is True when its solver converges, False when it does not."""
+    import dataclasses
+
+    path = _deq_checkpoint(tmp_path / "deq.pt")
+    env = gym.make("KS-Control-v0", surrogate=str(path), burn_in=5.0)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(np.zeros(4, dtype=np.float32))
+    assert info["surrogate_converged"] is True
+    dyn = env.unwrapped._dynamics
+    dyn.model.config = dataclasses.replace(dyn.model.config, max_iter=1, tol=1e-14)  # an impossible budget at run time
+    _, _, _, _, info = env.step(np.full(4, 0.5, dtype=np.float32))
+    assert info["surrogate_converged"] is False
+    venv = KSControlVectorEnv(num_envs=3, surrogate=str(path), burn_in=5.0)
+    venv.reset(seed=0)
+    _, _, _, _, infos = venv.step(np.zeros((3, 4)))
+    assert infos["surrogate_converged"].tolist() == [True, True, True]
+
+
+def test_implicit_surrogate_that_cannot_converge_is_refused(tmp_path):
+    path = _deq_checkpoint(tmp_path / "deq_bad.pt", max_iter=1, tol=1e-12)
+    with pytest.raises(ValueError, match="did not converge"):
+        gym.make("KS-Control-v0", surrogate=str(path))
+
+
+def test_explicit_surrogate_has_no_convergence_key(model_path):
+    env = gym.make("KS-Control-v0", surrogate=str(model_path), burn_in=5.0)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(np.zeros(4, dtype=np.float32))
+    assert "surrogate_converged" not in info
