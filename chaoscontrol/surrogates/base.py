@@ -99,10 +99,10 @@ def remove_mean(x: torch.Tensor) -> torch.Tensor:
     return x - x.mean(dim=-1, keepdim=True)
 
 
-class Surrogate(nn.Module):
-    """Base class: (u, a) -> u_next over one control interval, mean-conserving.
+class SurrogateModule(nn.Module):
+    """What every model of the registry shares: its config, the actuator fields and rms(u) as buffers, a parameter count.
 
-    :param config: the family's config.
+    :param config: the family's config (an instance of ``config_class``).
     :param forcing_shapes: mean-removed actuator shapes times max_forcing, (n_act, N): f = clip(a) @ forcing_shapes.
     :param u_scale: typical size of u (the attractor's rms), used to scale inputs.
     """
@@ -121,6 +121,23 @@ class Surrogate(nn.Module):
         self.config = config
         self.register_buffer("forcing_shapes", shapes)
         self.register_buffer("u_scale", torch.tensor(float(u_scale)))
+
+    def n_parameters(self) -> int:
+        """Trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+class Surrogate(SurrogateModule):
+    """Base class: (u, a) -> u_next over one control interval, mean-conserving.
+
+    :param config: the family's config.
+    :param forcing_shapes: mean-removed actuator shapes times max_forcing, (n_act, N): f = clip(a) @ forcing_shapes.
+    :param u_scale: typical size of u (the attractor's rms), used to scale inputs.
+    """
+
+    def __init__(self, config: SurrogateConfig, forcing_shapes: np.ndarray | torch.Tensor, u_scale: float = 1.0) -> None:
+        super().__init__(config, forcing_shapes, u_scale)
+        shapes = self.forcing_shapes
         f_scale = float(shapes.abs().max()) or 1.0
         self.register_buffer("f_scale", torch.tensor(f_scale))
 
@@ -150,13 +167,8 @@ class Surrogate(nn.Module):
             states.append(self(states[-1], actions[:, k]))
         return torch.stack(states, dim=1)
 
-    def n_parameters(self) -> int:
-        """Trainable parameters."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
-
-
 def flat(x: torch.Tensor, n: int) -> tuple[torch.Tensor, tuple[int, ...]]:
     return x.reshape(-1, n), tuple(x.shape[:-1])
 
 
-__all__ = ["PeriodicConvNet", "Surrogate", "SurrogateConfig", "check_kernel", "flat", "mlp", "remove_mean"]
+__all__ = ["PeriodicConvNet", "Surrogate", "SurrogateConfig", "SurrogateModule", "check_kernel", "flat", "mlp", "remove_mean"]

@@ -132,6 +132,23 @@ def _throughput(fn, batch: int, repeats: int = 5) -> float:
     return batch / best
 
 
+def prediction_summary(err: np.ndarray, t_lyap: np.ndarray) -> dict[str, float]:
+    """Valid prediction time (first t with e > VPT_THRESHOLD; runs that never cross count at the horizon) and one-step error.
+
+    :param err: normalised errors (runs, times), e = 0 at t = 0, inf after a blow-up.
+    :param t_lyap: the times in Lyapunov times.
+    """
+    crossed = err > VPT_THRESHOLD
+    vpt = np.where(crossed.any(axis=1), t_lyap[np.argmax(crossed, axis=1)], t_lyap[-1])
+    return {
+        "vpt_lyapunov_median": float(np.median(vpt)),
+        "vpt_lyapunov_q25": float(np.quantile(vpt, 0.25)),
+        "vpt_lyapunov_q75": float(np.quantile(vpt, 0.75)),
+        "vpt_censored_fraction": float(np.mean(~crossed.any(axis=1))),
+        "one_step_error": float(np.median(err[:, 1])),
+    }
+
+
 def truth_throughput(venv, states: np.ndarray, batch: int) -> float:
     """Transitions per second of the Numba truth (one control interval of ``venv``'s template) at ``batch``."""
     from chaoscontrol.solvers.control import ks_control_interval_batch
@@ -180,8 +197,6 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     err = np.sqrt(np.mean((pred - truth) ** 2, axis=-1)) / rms
     err = np.where(np.isfinite(err), err, np.inf)
     t_lyap = np.arange(steps + 1) * interval * LYAPUNOV_EXPONENT
-    crossed = err > VPT_THRESHOLD
-    vpt = np.where(crossed.any(axis=1), t_lyap[np.argmax(crossed, axis=1)], t_lyap[-1])
     bar.update()
 
     # 2. reward agreement over the first Lyapunov time
@@ -240,11 +255,7 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
         "model": str(args.model),
         "family": model.config.family,
         "config": model.config.to_dict(),
-        "vpt_lyapunov_median": float(np.median(vpt)),
-        "vpt_lyapunov_q25": float(np.quantile(vpt, 0.25)),
-        "vpt_lyapunov_q75": float(np.quantile(vpt, 0.75)),
-        "vpt_censored_fraction": float(np.mean(~crossed.any(axis=1))),
-        "one_step_error": float(np.median(err[:, 1])),
+        **prediction_summary(err, t_lyap),
         "blowup_fraction": float(max(free["unforced"]["blowup_fraction"], forced["blowup_fraction"])),
         "mean_dissipation_model": forced["dissipation_model"],
         "mean_dissipation_truth": forced["dissipation_truth"],

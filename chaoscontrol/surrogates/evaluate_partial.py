@@ -75,13 +75,13 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
     from chaoscontrol.envs.perturbations import attractor_rms
     from chaoscontrol.surrogates.evaluate import (
         LYAPUNOV_EXPONENT,
-        VPT_THRESHOLD,
         _budget,
         _random_actions,
         _throughput,
         _truth_env,
         _truth_rollout,
         error_growth_figure,
+        prediction_summary,
         truth_throughput,
     )
 
@@ -110,8 +110,6 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
     err = np.sqrt(np.mean((pred - y_true[:, w:]) ** 2, axis=-1)) / rms
     err = np.concatenate([np.zeros((err.shape[0], 1)), np.where(np.isfinite(err), err, np.inf)], axis=1)
     t_lyap = np.arange(steps + 1) * interval * LYAPUNOV_EXPONENT
-    crossed = err > VPT_THRESHOLD
-    vpt = np.where(crossed.any(axis=1), t_lyap[np.argmax(crossed, axis=1)], t_lyap[-1])
     estimate_error, corr = None, None
     if has_est:
         with torch.no_grad():
@@ -184,11 +182,7 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
         "family": model.config.family,
         "space": "sensors",
         "config": model.config.to_dict(),
-        "vpt_lyapunov_median": float(np.median(vpt)),
-        "vpt_lyapunov_q25": float(np.quantile(vpt, 0.25)),
-        "vpt_lyapunov_q75": float(np.quantile(vpt, 0.75)),
-        "vpt_censored_fraction": float(np.mean(~crossed.any(axis=1))),
-        "one_step_error": float(np.median(err[:, 1])),
+        **prediction_summary(err, t_lyap),
         "blowup_fraction": float(max(free["unforced"]["blowup_fraction"], free["forced"]["blowup_fraction"])),
         "mean_dissipation_model": free["forced"]["dissipation_model"],
         "mean_dissipation_truth": free["forced"]["dissipation_truth"],

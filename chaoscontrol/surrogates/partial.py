@@ -35,10 +35,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import nn
 
 from chaoscontrol.solvers.actuation import fourier_interpolation_matrix
-from chaoscontrol.surrogates.base import SurrogateConfig, mlp, remove_mean
+from chaoscontrol.surrogates.base import SurrogateConfig, SurrogateModule, mlp, remove_mean
 from chaoscontrol.validation import check_int
 
 
@@ -70,7 +69,7 @@ class PartialConfig(SurrogateConfig):
         return {"family": self.family, **{**asdict(self), "sensors": list(self.sensors)}}
 
 
-class PartialSurrogate(nn.Module):
+class PartialSurrogate(SurrogateModule):
     """Delay-embedding model of the sensor readings (and optionally an observer of the state).
 
     :param config: a :class:`PartialConfig`.
@@ -81,17 +80,7 @@ class PartialSurrogate(nn.Module):
     config_class: ClassVar[type[SurrogateConfig]] = PartialConfig
 
     def __init__(self, config: PartialConfig, forcing_shapes: np.ndarray | torch.Tensor, u_scale: float = 1.0) -> None:
-        super().__init__()
-        if not isinstance(config, PartialConfig):
-            raise ValueError(f"PartialSurrogate needs a PartialConfig, got {type(config).__name__}")
-        shapes = torch.as_tensor(np.asarray(forcing_shapes), dtype=torch.float32)
-        if shapes.shape != (config.n_actuators, config.N):
-            raise ValueError(f"forcing_shapes must have shape ({config.n_actuators}, {config.N}), got {tuple(shapes.shape)}")
-        if not (math.isfinite(u_scale) and u_scale > 0):
-            raise ValueError(f"u_scale must be positive, got {u_scale!r}")
-        self.config = config
-        self.register_buffer("forcing_shapes", shapes)
-        self.register_buffer("u_scale", torch.tensor(float(u_scale)))
+        super().__init__(config, forcing_shapes, u_scale)
         sensing = fourier_interpolation_matrix(config.N, config.L, np.asarray(config.sensors))
         self.register_buffer("sensing", torch.as_tensor(sensing, dtype=torch.float32))
         c, s, na = config, len(config.sensors), config.n_actuators
@@ -168,10 +157,5 @@ class PartialSurrogate(nn.Module):
             est = self.estimate(y[:, :w], actions[:, : w - 1])
             loss = loss + torch.mean((est - remove_mean(states[:, w - 1])) ** 2)
         return loss / self.u_scale**2
-
-    def n_parameters(self) -> int:
-        """Trainable parameters."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad)
-
 
 __all__ = ["PartialConfig", "PartialSurrogate"]

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 import chaoscontrol  # noqa: F401  (registers the env)
 from chaoscontrol import cli
@@ -14,14 +13,6 @@ from chaoscontrol.agents import training
 
 HP = '{"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 2, "policy_kwargs": {"net_arch": [16, 16]}}'
 ENV_KWARGS = '{"burn_in": 10.0}'
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def train_argv(out: Path, *extra: str, timesteps: int = 64) -> list[str]:

@@ -23,14 +23,6 @@ EPISODES = 3
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def evaluate(out: Path, **kwargs) -> dict:
     base = dict(model="zero", episodes=EPISODES, seed=0, out=str(out), env_kwargs=dict(ENV_KWARGS), max_episode_steps=STEPS)
     base.update(kwargs)

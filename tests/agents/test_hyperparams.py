@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import yaml
 from stable_baselines3 import DDPG, PPO, SAC, TD3
 from stable_baselines3.common.noise import NormalActionNoise
@@ -26,14 +25,6 @@ from chaoscontrol.agents.hyperparams import (
 ENV_ID = "KS-Control-v0"
 CLASSES = {"ppo": PPO, "sac": SAC, "td3": TD3, "ddpg": DDPG}
 ACTIVATION_CLASSES = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU, "elu": nn.ELU}
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _yaml(tmp_path: Path, text: str) -> Path:

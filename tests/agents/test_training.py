@@ -42,14 +42,6 @@ CONFIG_KEYS = {"args", "hyperparams", "env_config", "seed", "package_version", "
 REAL_CALLBACKS = training._callbacks
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def targs(out: Path, algo: str = "ppo", **kwargs) -> AgentTrainArgs:
     base = dict(algo=algo, env_kwargs=dict(ENV_KWARGS), timesteps=192, out=str(out),
                 hyperparams=dict(PPO_HP if algo == "ppo" else OFF_HP), max_episode_steps=STEPS, eval_freq=64,
