@@ -78,6 +78,10 @@ class AgentTrainArgs:
     """Env steps between checkpoints."""
     progress: bool = True
     """Show a progress bar."""
+    torch_threads: int = 1
+    """Threads of torch for the policy and its updates. One by default: the networks are small, and earlier Numba
+    kernels in the same process may have raised torch's count to the core count (see
+    :mod:`chaoscontrol.surrogates.threads`), which stalls training on a shared machine."""
     numba_threads: int = 1
     """Threads of the batched env's Numba kernel. One by default: next to torch on a small machine, a parallel
     kernel competes with the gradient updates and slows both (measured in docs/performance.md)."""
@@ -101,6 +105,7 @@ class AgentTrainArgs:
             check_int(name, getattr(self, name))
         check_int("eval_freq", self.eval_freq, minimum=0)
         check_int("numba_threads", self.numba_threads)
+        check_int("torch_threads", self.torch_threads)
         if self.surrogate is not None and not Path(self.surrogate).is_file():
             raise ValueError(f"surrogate checkpoint {self.surrogate!r} does not exist")
         self.resolved_hyperparams()  # unknown keys, bad values: fail here
@@ -259,15 +264,25 @@ def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
     :raises ValueError: a new run into a folder that already has checkpoints, or a resume whose arguments
         differ from the run's (naming the keys), or with no checkpoint to resume from.
     """
+    import numba
+    import torch
+
+    numba.set_num_threads(min(args.numba_threads, numba.config.NUMBA_NUM_THREADS))
+    torch_threads_before = torch.get_num_threads()
+    torch.set_num_threads(args.torch_threads)
+    try:
+        return _train(args, resume)
+    finally:
+        torch.set_num_threads(torch_threads_before)
+
+
+def _train(args: AgentTrainArgs, resume: bool) -> Path:
     import torch
     from stable_baselines3.common.vec_env import VecNormalize
 
     from chaoscontrol import __version__
     from chaoscontrol.envs.ks_control import KSControlEnv
 
-    import numba
-
-    numba.set_num_threads(min(args.numba_threads, numba.config.NUMBA_NUM_THREADS))
     out = Path(args.out)
     ckpt_dir = out / "checkpoints"
     hp = args.resolved_hyperparams()

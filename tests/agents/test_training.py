@@ -194,6 +194,7 @@ def test_bad_arguments_fail_before_anything_is_written(tmp_path):
         (dict(eval_freq=-1), "eval_freq"),
         (dict(checkpoint_freq=0), "checkpoint_freq"),
         (dict(numba_threads=0), "numba_threads"),
+        (dict(torch_threads=0), "torch_threads"),
         (dict(seed=-1), "seed"),
     ]
     for kwargs, word in cases:
