@@ -1,9 +1,10 @@
-"""Atomic file writes: a temporary file in the same folder, then ``os.replace``."""
+"""Run-folder files: atomic writes (a temporary file in the same folder, then ``os.replace``) and provenance."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,3 +38,14 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     text = json.dumps(data, indent=2, allow_nan=False) + "\n"
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def git_hash() -> str | None:
+    """The commit of the source checkout the package runs from, or None (not a checkout, or no git)."""
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from chaoscontrol.envs.ks_control import KSControlEnv
-from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
 
 ACTUATIONS = ("zero", "random")
 
@@ -129,7 +128,7 @@ def run_simulation(args: SimulateArgs) -> dict:
     summary = {
         "config": asdict(args) | {"actuation": list(args.actuation)},
         "package_version": _version(),
-        "git_hash": _git_hash(),
+        "git_hash": git_hash(),
         "python": platform.python_version(),
         "env_steps_per_run": n_steps,
         "control_interval": args.frame_skip * args.dt,
@@ -193,16 +192,6 @@ def _version() -> str:
     from chaoscontrol import __version__
 
     return __version__
-
-
-def _git_hash() -> str | None:
-    try:
-        res = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=Path(__file__).parent
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return res.stdout.strip() or None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,15 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jobpool import Job, run_jobs  # noqa: E402 - the scripts folder is on sys.path only from here
 
 
 @dataclass(frozen=True)
@@ -88,44 +87,26 @@ def train_command(e: Experiment, seed: int, out: Path) -> list[str]:
     return cmd
 
 
-def status(out: Path) -> str | None:
-    path = out / "status.json"
-    return json.loads(path.read_text())["state"] if path.exists() else None
-
-
 def train_all(jobs_list: list[tuple[Experiment, int, Path]], jobs: int) -> None:
+    """Train the unfinished runs, ``jobs`` at a time (an interrupted one resumes); a failed run is reported, not fatal."""
+    from chaoscontrol.agents.training import has_checkpoint, run_status
+
     pending = []
     for e, seed, out in jobs_list:
-        if status(out) == "finished":
+        if run_status(out) == "finished":
             continue
-        cmd = train_command(e, seed, out)
-        if (out / "checkpoints").exists() and any((out / "checkpoints").glob("step_*.zip")):
-            cmd.append("--resume")
-        pending.append((e, seed, out, cmd))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    running: list[tuple[str, subprocess.Popen, Any]] = []
-    while pending or running:
-        while pending and len(running) < jobs:
-            e, seed, out, cmd = pending.pop(0)
-            out.mkdir(parents=True, exist_ok=True)
-            log = open(out.parent / f"{out.name}.log", "a")  # noqa: SIM115 - closed when the process ends
-            print(f"[{e.name} s{seed}] " + " ".join(cmd[1:]), flush=True)
-            running.append((f"{e.name} s{seed}", subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
-        time.sleep(10)
-        for item in list(running):
-            name, proc, log = item
-            if proc.poll() is not None:
-                log.close()
-                running.remove(item)
-                print(f"[{name}] exit {proc.returncode}", flush=True)
+        cmd = train_command(e, seed, out) + (["--resume"] if has_checkpoint(out) else [])
+        pending.append(Job(f"{e.name} s{seed}", cmd, out.parent / f"{out.name}.log"))
+    run_jobs(pending, jobs, stop_on_failure=False)
 
 
 def evaluate_all(jobs_list: list[tuple[Experiment, int, Path]], episodes: int) -> None:
     from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
+    from chaoscontrol.agents.training import run_status
 
     for e, seed, out in jobs_list:
         target = out / "eval" / "evaluation.json"
-        if status(out) != "finished":
+        if run_status(out) != "finished":
             continue
         if target.exists() and target.stat().st_mtime > (out / "model.zip").stat().st_mtime:
             continue

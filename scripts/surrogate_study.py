@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shlex
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from jobpool import Job, run_jobs  # noqa: E402 - the scripts folder is on sys.path only from here
 
 
 @dataclass(frozen=True)
@@ -138,18 +136,6 @@ def train_command(run: StudyRun, data: str, out: Path, max_minutes: float) -> li
     return cmd
 
 
-def training_state(out: Path) -> dict[str, Any] | None:
-    """The finished flag, epochs and wall time of a run (None when it never started)."""
-    import torch
-
-    ckpt = out / "checkpoint.pt"
-    if not ckpt.is_file():
-        return None
-    state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    history = state["history"]
-    return {"finished": state.get("finished"), "epochs": state["epoch"], "wall_s": history[-1].get("wall_s") if history else None}
-
-
 def save_untrained(run: StudyRun, data: str, out: Path) -> None:
     """Write the untrained model of ``run`` (for ``corrected``: its coarse solver) as ``out/model.pt``."""
     import numpy as np
@@ -175,6 +161,8 @@ def save_untrained(run: StudyRun, data: str, out: Path) -> None:
 
 def train_all(runs: list[StudyRun], data: str, root: Path, max_minutes: float, jobs: int) -> None:
     """Train the unfinished runs, ``jobs`` at a time, each with one torch thread."""
+    from chaoscontrol.surrogates.train import training_state
+
     exe = str(Path(sys.executable).parent / "chaoscontrol")
     pending = []
     for run in runs:
@@ -191,25 +179,8 @@ def train_all(runs: list[StudyRun], data: str, root: Path, max_minutes: float, j
         if state is not None:
             cmd.append("--resume")
         cmd[0] = exe
-        pending.append((run, cmd))
-    running: list[tuple[StudyRun, subprocess.Popen, Any]] = []
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-    while pending or running:
-        while pending and len(running) < jobs:
-            run, cmd = pending.pop(0)
-            (root / run.name).mkdir(parents=True, exist_ok=True)
-            log = open(root / run.name / "train.log", "a")  # noqa: SIM115 - closed when the process ends
-            print(f"[{run.name}] " + shlex.join(cmd[1:]), flush=True)
-            running.append((run, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env), log))
-        time.sleep(5)
-        for item in list(running):
-            run, proc, log = item
-            if proc.poll() is not None:
-                log.close()
-                running.remove(item)
-                if proc.returncode != 0:
-                    raise RuntimeError(f"training {run.name} failed (exit {proc.returncode}); see {root / run.name / 'train.log'}")
-                print(f"[{run.name}] training done", flush=True)
+        pending.append(Job(run.name, cmd, out / "train.log"))
+    run_jobs(pending, jobs)
 
 
 def evaluate_all(runs: list[StudyRun], root: Path) -> None:
@@ -226,6 +197,8 @@ def evaluate_all(runs: list[StudyRun], root: Path) -> None:
 
 def tabulate(runs: list[StudyRun], root: Path, figure: str | None) -> list[dict[str, Any]]:
     """Write ``RUNS/study.md`` and ``study.json`` (and the figure) from the finished reports."""
+    from chaoscontrol.surrogates.train import training_state
+
     rows = []
     for run in runs:
         report_path = root / run.name / "eval" / "report.json"

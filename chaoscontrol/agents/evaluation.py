@@ -73,10 +73,10 @@ class AgentEvaluateArgs:
                 raise ValueError(f"model must be one of {BUILTIN} or the path of an SB3 .zip, got {self.model!r}")
             if not Path(self.model).is_file():
                 raise ValueError(f"model file {self.model!r} does not exist")
-        env_id = self.resolved()["env_id"]
-        if env_id not in ENV_SPECS:
-            raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {env_id!r}")
-        for spec in self.resolved()["wrappers"]:
+        res = self.resolved()
+        if res["env_id"] not in ENV_SPECS:
+            raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {res['env_id']!r}")
+        for spec in res["wrappers"]:
             parse_wrapper(spec)
         if not (math.isfinite(self.level) and self.level >= 0):
             raise ValueError(f"level must be finite and >= 0, got {self.level!r}")
@@ -85,7 +85,8 @@ class AgentEvaluateArgs:
         """Env id, env keywords and wrappers: given, else the run folder's, else the defaults."""
         from chaoscontrol.agents.policies import run_config
 
-        run = run_config(self.model)["args"] if self.model not in BUILTIN and run_config(self.model) else {}
+        config = run_config(self.model) if self.model not in BUILTIN else None
+        run = config["args"] if config else {}
         return {
             "env_id": self.env_id or run.get("env_id", "KS-Control-v0"),
             "env_kwargs": dict(self.env_kwargs if self.env_kwargs is not None else run.get("env_kwargs", {})),
@@ -94,13 +95,14 @@ class AgentEvaluateArgs:
         }
 
 
-def _ci95(x: np.ndarray) -> float | None:
+def ci95(x: np.ndarray) -> float | None:
     """1.96 standard errors of the finite values; None (strict JSON has no NaN) for fewer than two."""
     x = x[np.isfinite(x)]
     return float(1.96 * x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else None
 
 
-def _mean(x: np.ndarray) -> float | None:
+def finite_mean(x: np.ndarray) -> float | None:
+    """Mean of the finite values; None (strict JSON) if there are none."""
     x = x[np.isfinite(x)]
     return float(x.mean()) if x.size else None
 
@@ -197,13 +199,13 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
         "episodes": args.episodes,
         "seed": args.seed,
         "mean_return": float(np.mean(returns)),
-        "mean_return_ci95": _ci95(returns),
-        "mean_cost_second_half": _mean(cost),
-        "mean_cost_second_half_ci95": _ci95(cost),
-        "no_control_cost_second_half": _mean(cost0),
-        "no_control_cost_second_half_ci95": _ci95(cost0),
-        "improvement": _mean(improvement),
-        "improvement_ci95": _ci95(improvement),
+        "mean_return_ci95": ci95(returns),
+        "mean_cost_second_half": finite_mean(cost),
+        "mean_cost_second_half_ci95": ci95(cost),
+        "no_control_cost_second_half": finite_mean(cost0),
+        "no_control_cost_second_half_ci95": ci95(cost0),
+        "improvement": finite_mean(improvement),
+        "improvement_ci95": ci95(improvement),
         "success_rate": None if success is None else float(success.mean()),
         "final_target_distance": None if not is_target else [None if not np.isfinite(d) else float(d) for d in controlled["distance"]],
         "blowups": int(controlled["blowup"].sum()),

@@ -101,6 +101,10 @@ class PipelineArgs:
             raise ValueError(f"dataset_trajectories must be >= 4 (train and validation splits), got {self.dataset_trajectories}")
 
 
+#: Episode e of every evaluation starts from env seed EVAL_SEED + e (all controllers see the same initial states).
+EVAL_SEED = 10_000
+
+
 def _log(msg: str) -> None:
     print(f"[pipeline {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -109,11 +113,11 @@ def run_pipeline(args: PipelineArgs) -> Path:
     """Run (or resume) every step; returns the path of ``report.md``."""
     from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
     from chaoscontrol.agents.robustness import RobustnessArgs, run_robustness, summarise
-    from chaoscontrol.agents.training import AgentTrainArgs, train_agent
+    from chaoscontrol.agents.training import AgentTrainArgs, has_checkpoint, run_status, train_agent
     from chaoscontrol.simulate import SimulateArgs, run_simulation
     from chaoscontrol.surrogates.dataset import DatasetSpec, generate_dataset
     from chaoscontrol.surrogates.evaluate import EvaluateArgs, evaluate_surrogate
-    from chaoscontrol.surrogates.train import TrainArgs, train_surrogate
+    from chaoscontrol.surrogates.train import TrainArgs, train_surrogate, training_state
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -144,11 +148,11 @@ def run_pipeline(args: PipelineArgs) -> Path:
                     env_kwargs={k: v for k, v in env_kwargs.items() if k not in ("objective", "target")}),
         data, progress=args.progress))
     sur_dir = out / "surrogate"
-    sur_done = (sur_dir / "checkpoint.pt").exists() and _surrogate_finished(sur_dir)
-    step("surrogate training", sur_done, lambda: train_surrogate(TrainArgs(
+    sur_state = training_state(sur_dir)
+    step("surrogate training", sur_state is not None and sur_state["finished"] is not None, lambda: train_surrogate(TrainArgs(
         family=args.surrogate_family, data=str(data), out=str(sur_dir), model_kwargs=dict(args.surrogate_kwargs), horizon=8,
         epochs=args.surrogate_epochs, schedule_epochs=args.surrogate_epochs, max_minutes=args.surrogate_minutes, patience=10,
-        progress=args.progress), resume=(sur_dir / "checkpoint.pt").exists()))
+        progress=args.progress), resume=sur_state is not None))
     surrogate = str(sur_dir / "model.pt")
     step("surrogate evaluation", (sur_dir / "eval" / "report.json").exists(), lambda: evaluate_surrogate(EvaluateArgs(
         model=surrogate, out=str(sur_dir / "eval"), n_initial=args.surrogate_eval_initial, n_free=args.surrogate_eval_initial,
@@ -159,37 +163,29 @@ def run_pipeline(args: PipelineArgs) -> Path:
         for kind in ("truth", "surrogate"):
             run = out / f"agent_{kind}_s{seed}"
             agents[kind].append(run)
-            status = json.loads((run / "status.json").read_text())["state"] if (run / "status.json").exists() else None
             train_args = AgentTrainArgs(
                 algo=args.algo, env_kwargs=env_kwargs, surrogate=surrogate if kind == "surrogate" else None, seed=seed,
                 timesteps=args.timesteps, out=str(run), eval_freq=max(args.timesteps // 5, 1), eval_episodes=8,
                 checkpoint_freq=max(args.timesteps // 5, 1), progress=args.progress, hyperparams=dict(args.hyperparams),
                 max_episode_steps=args.max_episode_steps)
-            step(f"agent on the {kind}, seed {seed}", status == "finished",
-                 lambda a=train_args, r=run: train_agent(a, resume=(r / "checkpoints").exists() and any((r / "checkpoints").iterdir())))
+            step(f"agent on the {kind}, seed {seed}", run_status(run) == "finished",
+                 lambda a=train_args, r=run: train_agent(a, resume=has_checkpoint(r)))
             step(f"evaluation of the {kind} agent, seed {seed}", (run / "eval" / "evaluation.json").exists(),
-                 lambda r=run: evaluate_agent(AgentEvaluateArgs(model=str(r / "model.zip"), episodes=args.eval_episodes, seed=10_000,
+                 lambda r=run: evaluate_agent(AgentEvaluateArgs(model=str(r / "model.zip"), episodes=args.eval_episodes, seed=EVAL_SEED,
                                                                 out=str(r / "eval"), max_episode_steps=args.max_episode_steps),
                                               progress=args.progress))
     for name in ("zero", "random"):
         step(f"baseline {name}", (out / "baselines" / name / "evaluation.json").exists(), lambda n=name: evaluate_agent(
-            AgentEvaluateArgs(model=n, episodes=args.eval_episodes, seed=10_000, env_kwargs=env_kwargs,
+            AgentEvaluateArgs(model=n, episodes=args.eval_episodes, seed=EVAL_SEED, env_kwargs=env_kwargs,
                               out=str(out / "baselines" / n), max_episode_steps=args.max_episode_steps), progress=args.progress))
     rob = out / "robustness"
     step("robustness to sensor noise", (rob / "robustness.png").exists() and _levels_done(rob, args.noise_levels, args.robustness_episodes), lambda: run_robustness(
         RobustnessArgs(policy=str(agents["truth"][0] / "model.zip"), perturbation="noise", levels=args.noise_levels,
-                       episodes=args.robustness_episodes, seed=10_000, out=str(rob), env_kwargs=env_kwargs,
+                       episodes=args.robustness_episodes, seed=EVAL_SEED, out=str(rob), env_kwargs=env_kwargs,
                        max_episode_steps=args.max_episode_steps, progress=args.progress)))
     report = write_report(out, args, agents, walls, summarise(rob / "robustness.csv"))
     _log(f"wrote {report}")
     return report
-
-
-def _surrogate_finished(folder: Path) -> bool:
-    import torch
-
-    state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)
-    return state.get("finished") is not None
 
 
 def _levels_done(folder: Path, levels: tuple[float, ...], episodes: int) -> bool:
@@ -201,11 +197,12 @@ def _levels_done(folder: Path, levels: tuple[float, ...], episodes: int) -> bool
     return all(level in summary and summary[level]["n"] >= episodes for level in levels)
 
 
-def _mean_ci(values: list[float]) -> tuple[float, float]:
-    x = np.array([v for v in values if v is not None and math.isfinite(v)])
-    if x.size == 0:
-        return float("nan"), float("nan")
-    return float(x.mean()), float(1.96 * x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else float("nan")
+def _mean_ci(values: list[float | None]) -> tuple[float | None, float | None]:
+    """Mean and 95 % half-width over the finite values (None where undefined), as in ``evaluation.json``."""
+    from chaoscontrol.agents.evaluation import ci95, finite_mean
+
+    x = np.array([np.nan if v is None else v for v in values], dtype=float)
+    return finite_mean(x), ci95(x)
 
 
 def write_report(out: Path, args: PipelineArgs, agents: dict[str, list[Path]], walls: dict[str, float],
@@ -237,7 +234,7 @@ def write_report(out: Path, args: PipelineArgs, agents: dict[str, list[Path]], w
                      "success": e["success_rate"], "blowups": e["blowups"], "episodes": e["episodes"], "train_min": None,
                      "env_fraction": None})
     truth_gain, sur_gain = rows[0]["improvement"][0], rows[1]["improvement"][0]
-    kept = sur_gain / truth_gain if truth_gain and math.isfinite(truth_gain) and truth_gain > 0 else float("nan")
+    kept = sur_gain / truth_gain if truth_gain is not None and sur_gain is not None and truth_gain > 0 else float("nan")
     sur_report = json.loads((out / "surrogate" / "eval" / "report.json").read_text())
 
     def cell(x: tuple[float, float] | None, pct: bool = False) -> str:
@@ -269,7 +266,7 @@ def write_report(out: Path, args: PipelineArgs, agents: dict[str, list[Path]], w
 Regenerate: `make demo` (or `chaoscontrol demo --out {out}`); every step is skipped when its output exists,
 so delete `{out}` to start over. Objective: **{objective}**; algorithm: {args.algo.upper()}, {args.timesteps:,} env steps
 per agent, seeds {list(args.seeds)}; evaluation: {args.eval_episodes} episodes per agent on the **truth** (episode e from
-env seed 10000 + e), the same initial states for every controller. Costs are the mean of -reward over the second
+env seed {EVAL_SEED} + e), the same initial states for every controller. Costs are the mean of -reward over the second
 half of each episode (mean ± 95 % CI over episodes); improvement = 1 - cost / no-control cost, per episode.
 A demo-size run: few steps and one seed, so these numbers show the pipeline working, not the suite's results
 (those are in docs/results.md).

@@ -25,7 +25,6 @@ import json
 import math
 import re
 import signal
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,12 +34,11 @@ import numpy as np
 
 from chaoscontrol.agents.env_stack import find_timer, make_vec_env, parse_wrapper
 from chaoscontrol.agents.hyperparams import ALGOS, Hyperparams, algorithm_class, load_hyperparams
-from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
 from chaoscontrol.validation import check_int
 
 #: Args that must agree between a run and its resumption.
 RESUME_KEYS = ("algo", "env_id", "env_kwargs", "surrogate", "wrappers", "seed", "config", "hyperparams", "max_episode_steps")
-OFF_POLICY = ("sac", "td3", "ddpg")
 EVAL_SEED_OFFSET = 1_000_000
 
 
@@ -123,15 +121,6 @@ class AgentTrainArgs:
             raise ValueError(f"env_kwargs: {exc}") from exc
 
 
-def git_hash() -> str | None:
-    """The commit of the source checkout, or None."""
-    try:
-        root = Path(__file__).resolve().parents[2]
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True).stdout.strip()
-    except Exception:  # noqa: BLE001 - not a checkout, no git
-        return None
-
-
 def _checkpoints(folder: Path) -> list[int]:
     """Steps of the complete checkpoints (their ``.zip`` exists; it is written last), ascending."""
     steps = []
@@ -160,6 +149,23 @@ def save_checkpoint(model: Any, venv: Any, folder: Path, keep: int = 2) -> Path:
         for name in (f"step_{old}.zip", f"replay_{old}.pkl", f"vecnormalize_{old}.pkl"):
             (folder / name).unlink(missing_ok=True)
     return folder / f"step_{n}.zip"
+
+
+def has_checkpoint(out: str | Path) -> bool:
+    """Whether the run folder ``out`` has a complete checkpoint to ``--resume`` from."""
+    return bool(_checkpoints(Path(out) / "checkpoints"))
+
+
+def run_status(out: str | Path) -> str | None:
+    """``running``, ``interrupted``, ``crashed`` or ``finished`` from ``out/status.json``; None if never started."""
+    path = Path(out) / "status.json"
+    return json.loads(path.read_text())["state"] if path.exists() else None
+
+
+def _evaluation_rows(out: Path) -> list[dict[str, Any]]:
+    """The lines of ``out/evaluations.jsonl`` (none if it does not exist)."""
+    path = out / "evaluations.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
 
 
 def _second_half_cost(rewards: np.ndarray) -> float:
@@ -209,10 +215,7 @@ def _callbacks(args: AgentTrainArgs, out: Path, eval_env: Any, started: float, w
             n = self.model.num_timesteps
             self.next_ckpt = (n // args.checkpoint_freq + 1) * args.checkpoint_freq
             self.next_eval = (n // args.eval_freq + 1) * args.eval_freq if args.eval_freq else math.inf
-            history = out / "evaluations.jsonl"
-            if history.exists():
-                rows = [json.loads(x) for x in history.read_text().splitlines() if x.strip()]
-                self.best = max((r["mean_return"] for r in rows), default=-math.inf)
+            self.best = max((r["mean_return"] for r in _evaluation_rows(out)), default=-math.inf)
             self.bar = tqdm(total=args.timesteps, initial=n, desc=f"train {args.algo}", unit="step", disable=not args.progress)
 
         def _on_step(self) -> bool:
@@ -300,10 +303,10 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
     elif _checkpoints(ckpt_dir) or (out / "model.zip").exists():
         raise ValueError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    env_config = KSControlEnv(**args.env_kwargs).config_dict()
     if not resume:
         write_json_atomic(out / "config.json", {
-            "args": asdict(args), "hyperparams": hp.to_dict(), "env_config": env_config, "seed": args.seed,
+            "args": asdict(args), "hyperparams": hp.to_dict(), "env_config": KSControlEnv(**args.env_kwargs).config_dict(),
+            "seed": args.seed,
             "package_version": __version__, "git_hash": git_hash(), "torch_threads": torch.get_num_threads(),
         })
     venv = make_vec_env(args.env_kwargs, hp.n_envs, args.seed, args.wrappers, args.surrogate, args.max_episode_steps, hp.normalize)
@@ -312,7 +315,7 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
     if hp.normalize:
         eval_env = VecNormalize(eval_env, norm_obs=True, norm_reward=False, training=False)
     n_actions = venv.action_space.shape[0]
-    wall_before = 0.0
+    timing_before = {"wall_s": 0.0, "env_s": 0.0}  # earlier sessions of a resumed run
     if resume:
         n = _checkpoints(ckpt_dir)[-1]
         venv.seed(args.seed + n)  # fresh episodes, not the first ones again
@@ -323,21 +326,18 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
         if (ckpt_dir / f"replay_{n}.pkl").exists():
             model.load_replay_buffer(ckpt_dir / f"replay_{n}.pkl")
         if (out / "timing.json").exists():
-            wall_before = json.loads((out / "timing.json").read_text()).get("wall_s", 0.0)
+            timing_before.update(json.loads((out / "timing.json").read_text()))
     else:
         model = cls(env=venv, seed=args.seed, device="cpu", tensorboard_log=str(out / "tb"), verbose=0,
                     **hp.constructor_kwargs(n_actions))
     started = time.perf_counter()
-    callback = _callbacks(args, out, eval_env, started, wall_before)
+    callback = _callbacks(args, out, eval_env, started, timing_before["wall_s"])
     _status(out, "running", int(model.num_timesteps))
     remaining = args.timesteps - int(model.num_timesteps)
 
     def finish(state: str) -> None:
-        timer = find_timer(venv)
-        wall = wall_before + time.perf_counter() - started
-        env_s = timer.seconds if timer is not None else float("nan")
-        previous = json.loads((out / "timing.json").read_text()) if (out / "timing.json").exists() and resume else {}
-        env_total = previous.get("env_s", 0.0) + env_s
+        wall = timing_before["wall_s"] + time.perf_counter() - started
+        env_total = timing_before["env_s"] + find_timer(venv).seconds
         write_json_atomic(out / "timing.json", {"wall_s": wall, "env_s": env_total, "env_fraction": env_total / wall if wall else None,
                                                 "timesteps": int(model.num_timesteps)})
         _status(out, state, int(model.num_timesteps))
@@ -359,7 +359,8 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
     save_checkpoint(model, venv, ckpt_dir)
-    if args.eval_freq and remaining > 0 and _last_eval_step(out) < int(model.num_timesteps):
+    last_eval = max((r["timesteps"] for r in _evaluation_rows(out)), default=-1)
+    if args.eval_freq and remaining > 0 and last_eval < int(model.num_timesteps):
         callback.evaluate()  # the final policy is always evaluated
     with atomic_path(out / "model.zip") as tmp:
         model.save(tmp)
@@ -388,12 +389,4 @@ def _sigterm_as_interrupt():
     return signal.signal(signal.SIGTERM, handler)
 
 
-def _last_eval_step(out: Path) -> int:
-    path = out / "evaluations.jsonl"
-    if not path.exists():
-        return -1
-    rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-    return max((r["timesteps"] for r in rows), default=-1)
-
-
-__all__ = ["AgentTrainArgs", "evaluate_on", "save_checkpoint", "train_agent"]
+__all__ = ["AgentTrainArgs", "evaluate_on", "has_checkpoint", "run_status", "save_checkpoint", "train_agent"]

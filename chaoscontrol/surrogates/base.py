@@ -122,9 +122,19 @@ class SurrogateModule(nn.Module):
         self.register_buffer("forcing_shapes", shapes)
         self.register_buffer("u_scale", torch.tensor(float(u_scale)))
 
+    #: States a training window holds before the first prediction (1: the state itself; ``partial``: its window).
+    context: int = 1
+
     def n_parameters(self) -> int:
         """Trainable parameters."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def fit_to_data(self, states: np.ndarray) -> None:
+        """Called by the training once, before the first epoch, with the training states (T, S + 1, N); nothing by default."""
+
+    def window_loss(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """The training loss on windows of true states (B, context + H, N) and actions (B, context - 1 + H, n_act)."""
+        raise NotImplementedError
 
 
 class Surrogate(SurrogateModule):
@@ -159,6 +169,11 @@ class Surrogate(SurrogateModule):
     def increment(self, u: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
         """u_next - u before mean removal."""
         raise NotImplementedError
+
+    def window_loss(self, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Mean squared rollout error over the window, fed its own predictions after the first state, in units of rms(u)^2."""
+        pred = self.rollout(states[:, 0], actions)[:, 1:]
+        return torch.mean((pred - states[:, 1:]) ** 2) / self.u_scale**2
 
     def rollout(self, u0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """States (B, S + 1, N) from u0 (B, N) under actions (B, S, n_act)."""

@@ -149,6 +149,30 @@ def prediction_summary(err: np.ndarray, t_lyap: np.ndarray) -> dict[str, float]:
     }
 
 
+def shift_equivariance_error(model, x: np.ndarray, a: np.ndarray, shift: int) -> float:
+    """||T M(x, a) - M(T x, T a)|| / ||M(x, a)||, T the roll of the last axis by ``shift`` (one actuator spacing)
+    and of the actions by one actuator; x and a are batches in the model's input layout."""
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    at = torch.as_tensor(a, dtype=torch.float32)
+    with torch.no_grad():
+        lhs = torch.roll(model(xt, at), shift, -1)
+        rhs = model(torch.roll(xt, shift, -1), torch.roll(at, 1, -1))
+    return float((lhs - rhs).norm() / lhs.norm())
+
+
+def speed_figures(model, x: np.ndarray, action_shape: tuple[int, ...], venv, states: np.ndarray) -> dict[str, float]:
+    """Transitions per second of the model (inputs: rows of ``x``, zero actions of ``action_shape``) and of the
+    Numba truth (from ``states``), at batch 1 and 256, measured in the same call."""
+    speeds = {}
+    for b in (1, 256):
+        xb = torch.as_tensor(np.resize(x, (b, *x.shape[1:])), dtype=torch.float32)
+        ab = torch.zeros(b, *action_shape)
+        with torch.no_grad():
+            speeds[f"model_transitions_per_s_batch{b}"] = _throughput(lambda: model(xb, ab), b)
+        speeds[f"truth_transitions_per_s_batch{b}"] = truth_throughput(venv, states, b)
+    return speeds
+
+
 def truth_throughput(venv, states: np.ndarray, batch: int) -> float:
     """Transitions per second of the Numba truth (one control interval of ``venv``'s template) at ``batch``."""
     from chaoscontrol.solvers.control import ks_control_interval_batch
@@ -171,7 +195,7 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     from chaoscontrol.surrogates.train import load_surrogate
 
     model, env_config = load_surrogate(args.model)
-    if hasattr(model, "window_loss"):  # partial: a sensor-space model, evaluated in sensor space
+    if model.config.family == "partial":  # a sensor-space model, evaluated in sensor space
         from chaoscontrol.surrogates.evaluate_partial import evaluate_partial
 
         return evaluate_partial(model, env_config, args, progress=progress)
@@ -233,20 +257,8 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     bar.update()
 
     # 4. equivariance, size, speed
-    shift = N // n_act
-    ut = torch.as_tensor(truth[:, 0], dtype=torch.float32)
-    at = torch.as_tensor(actions[:, 0], dtype=torch.float32)
-    with torch.no_grad():
-        lhs = torch.roll(model(ut, at), shift, -1)
-        rhs = model(torch.roll(ut, shift, -1), torch.roll(at, 1, -1))
-    equivariance = float((lhs - rhs).norm() / lhs.norm())
-    speeds = {}
-    for b in (1, 256):
-        ub = torch.as_tensor(np.resize(truth[:, 0], (b, N)), dtype=torch.float32)
-        ab = torch.zeros(b, n_act)
-        with torch.no_grad():
-            speeds[f"model_transitions_per_s_batch{b}"] = _throughput(lambda: model(ub, ab), b)
-        speeds[f"truth_transitions_per_s_batch{b}"] = truth_throughput(venv, truth[:, 0], b)
+    equivariance = shift_equivariance_error(model, truth[:, 0], actions[:, 0], N // n_act)
+    speeds = speed_figures(model, truth[:, 0], (n_act,), venv, truth[:, 0])
     bar.update()
     bar.close()
 

@@ -77,12 +77,12 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
         LYAPUNOV_EXPONENT,
         _budget,
         _random_actions,
-        _throughput,
         _truth_env,
         _truth_rollout,
         error_growth_figure,
         prediction_summary,
-        truth_throughput,
+        shift_equivariance_error,
+        speed_figures,
     )
 
     L, N = env_config["L"], env_config["N"]
@@ -157,23 +157,11 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
     spacing = np.diff(np.asarray(model.config.sensors + (model.config.sensors[0] + L,)))
     equivariance = None
     if s % n_act == 0 and np.allclose(spacing, L / s) and np.isclose(model.config.sensors[0] % (L / s), 0.0):
-        shift = s // n_act
-        yw = torch.as_tensor(y_true[:, :w], dtype=torch.float32)
-        aw = torch.as_tensor(actions[:, :w], dtype=torch.float32)
-        with torch.no_grad():
-            lhs = torch.roll(model(yw, aw), shift, -1)
-            rhs = model(torch.roll(yw, shift, -1), torch.roll(aw, 1, -1))
-        equivariance = float((lhs - rhs).norm() / lhs.norm())
+        equivariance = shift_equivariance_error(model, y_true[:, :w], actions[:, :w], s // n_act)
     bar.update()
 
     # 4. size and speed
-    speeds = {}
-    for b in (1, 256):
-        yb = torch.as_tensor(np.resize(y_true[:, :w], (b, w, s)), dtype=torch.float32)
-        ab = torch.zeros(b, w, n_act)
-        with torch.no_grad():
-            speeds[f"model_transitions_per_s_batch{b}"] = _throughput(lambda: model(yb, ab), b)
-        speeds[f"truth_transitions_per_s_batch{b}"] = truth_throughput(venv, truth[:, 0], b)
+    speeds = speed_figures(model, y_true[:, :w], (w, n_act), venv, truth[:, 0])
     bar.update()
     bar.close()
 

@@ -87,6 +87,10 @@ class LatentSurrogate(Surrogate):
         var[: sing.numel()] = sing**2
         return (var / var.sum()).numpy()
 
+    def fit_to_data(self, states: np.ndarray) -> None:
+        """Before training: the principal directions of the training states (:meth:`fit_basis`)."""
+        self.fit_basis(states)
+
     def encode(self, u: torch.Tensor) -> torch.Tensor:
         """Latent state (..., latent_dim) of u (..., N): leading principal coefficients plus a learned correction."""
         c = (remove_mean(u) / self.u_scale) @ self.basis

@@ -39,7 +39,8 @@ import torch
 from chaoscontrol.io import atomic_path, write_json_atomic
 from chaoscontrol.surrogates.dataset import DYNAMICS_KEYS, TrajectoryData, config_differences, load_dataset
 from chaoscontrol.surrogates.threads import torch_threads_kept
-from chaoscontrol.surrogates.models import FAMILIES, Surrogate, build_model, config_from_dict, make_config
+from chaoscontrol.surrogates.base import SurrogateModule
+from chaoscontrol.surrogates.models import FAMILIES, build_model, config_from_dict, make_config
 from chaoscontrol.validation import check_int, check_non_negative, check_positive
 
 CHECKPOINT_KEYS = ("config", "state_dict", "env_config", "normalisation")
@@ -124,18 +125,7 @@ def _windows(data: TrajectoryData, length: int) -> tuple[torch.Tensor, torch.Ten
     return torch.as_tensor(states, dtype=torch.float32), torch.as_tensor(actions, dtype=torch.float32)
 
 
-def rollout_loss(model: Surrogate, states: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """Mean squared rollout error over the window, in units of rms(u)^2.
-
-    Models with their own ``window_loss`` (``partial``: sensor-space windows) use it instead.
-    """
-    if hasattr(model, "window_loss"):
-        return model.window_loss(states, actions)
-    pred = model.rollout(states[:, 0], actions)[:, 1:]
-    return torch.mean((pred - states[:, 1:]) ** 2) / model.u_scale**2
-
-
-def save_surrogate(model: Surrogate, env_config: dict[str, Any], path: str | Path) -> None:
+def save_surrogate(model: SurrogateModule, env_config: dict[str, Any], path: str | Path) -> None:
     """Write ``{"config", "state_dict", "env_config", "normalisation"}`` atomically."""
     payload = {
         "config": model.config.to_dict(),
@@ -147,7 +137,7 @@ def save_surrogate(model: Surrogate, env_config: dict[str, Any], path: str | Pat
         torch.save(payload, tmp)
 
 
-def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = None) -> tuple[Surrogate, dict[str, Any]]:
+def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = None) -> tuple[SurrogateModule, dict[str, Any]]:
     """Load a surrogate checkpoint (``weights_only=True``); returns (model in eval mode, its env config).
 
     :raises ValueError: naming the file: missing, unreadable, not a surrogate checkpoint, unknown family,
@@ -176,6 +166,19 @@ def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = 
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return model, env_config
+
+
+def training_state(out: str | Path) -> dict[str, Any] | None:
+    """Why a run stopped (``finished``: None while it runs or was interrupted), its epochs and training wall time.
+
+    :param out: the run folder; None when it has no ``checkpoint.pt`` (never started).
+    """
+    ckpt = Path(out) / "checkpoint.pt"
+    if not ckpt.is_file():
+        return None
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    history = state["history"]
+    return {"finished": state.get("finished"), "epochs": state["epoch"], "wall_s": history[-1].get("wall_s") if history else None}
 
 
 def learning_rate(args: TrainArgs, epoch: int) -> float:
@@ -216,8 +219,8 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     model = build_model(config, probe.forcing_fields(np.eye(n_act)), u_scale)
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)
-    if hasattr(model, "fit_basis"):  # latent: principal components of the training states (a resume loads them)
-        model.fit_basis(train.states)
+    if not resume:  # e.g. latent: the principal components of the training states (a resume loads them)
+        model.fit_to_data(train.states)
     start_epoch, best, stale, history = 0, math.inf, 0, []
     if resume:
         state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
@@ -233,7 +236,7 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "args.json", asdict(args))
     writer = SummaryWriter(str(out / "tb"))
-    context = getattr(model, "context", 1)  # states before the first prediction (partial: its window W)
+    context = model.context  # states before the first prediction (partial: its window W)
     one_step = _windows(train, context)
     multi = _windows(train, context - 1 + args.horizon)
     val_all = _windows(val, context - 1 + args.horizon)
@@ -261,7 +264,7 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
             if pretraining:
                 loss = model.reconstruction_loss(batch.reshape(-1, batch.shape[-1]))
             else:
-                loss = rollout_loss(model, batch, actions[idx])
+                loss = model.window_loss(batch, actions[idx])
             optimiser.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
@@ -269,7 +272,7 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
             losses.append(loss.item())
         model.eval()
         with torch.no_grad():
-            val_loss = float(rollout_loss(model, *val_windows))
+            val_loss = float(model.window_loss(*val_windows))
         train_loss = float(np.mean(losses))
         wall = wall_before + time.perf_counter() - started
         history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr, "wall_s": wall})
