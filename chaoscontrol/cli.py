@@ -26,15 +26,9 @@ def parse_levels(text: str) -> tuple[float, ...]:
 
 def parse_json_kwargs(name: str, text: str | None) -> dict[str, Any]:
     """A JSON object of keywords (plain values only), with a clear error naming ``name``."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{name} must be a JSON object, got {text!r}: {exc}") from exc
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} must be a JSON object, got {text!r}")
-    return value
+    from chaoscontrol.validation import parse_json_object
+
+    return parse_json_object(name, text) if text else {}
 
 
 def _simulate(ns: argparse.Namespace) -> int:
@@ -79,6 +73,8 @@ def _train(ns: argparse.Namespace) -> int:
         wrappers=tuple(ns.wrap), seed=ns.seed, timesteps=ns.timesteps, out=ns.out, config=ns.config,
         hyperparams=parse_json_kwargs("--hyperparams", ns.hyperparams), max_episode_steps=ns.max_episode_steps,
         eval_freq=ns.eval_freq, eval_episodes=ns.eval_episodes, checkpoint_freq=ns.checkpoint_freq, progress=not ns.no_progress,
+        symmetry_reduced=ns.symmetry_reduced, symmetry_augment=ns.symmetry_augment, adversarial_eps=ns.adversarial_eps,
+        adversarial_fraction=ns.adversarial_fraction, adversarial_attack=ns.adversarial_attack, residual=ns.residual,
     )
     try:
         path = train_agent(args, resume=ns.resume)
@@ -211,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=_simulate)
 
     rob = sub.add_parser("robustness", help="evaluate a policy under a sensor/actuator perturbation at several levels")
-    rob.add_argument("--policy", default="zero", help="zero, random or the path of an SB3 .zip (default: %(default)s)")
+    rob.add_argument("--policy", default="zero",
+                     help="zero, random, a baseline (lqr, lqg, mpc; NAME:JSON for keywords) or the path of an SB3 .zip "
+                          "(default: %(default)s)")
     rob.add_argument("--perturbation", default="noise",
                      help="noise, bias, drift, dropout, quantize, delay, subset, actuator-noise, actuator-gain, "
                           "actuator-fault or adversarial (default: %(default)s)")
@@ -242,12 +240,25 @@ def build_parser() -> argparse.ArgumentParser:
     trn.add_argument("--eval-freq", type=int, default=20_000, help="env steps between truth evaluations, 0: none (default: %(default)s)")
     trn.add_argument("--eval-episodes", type=int, default=8, help="(default: %(default)s)")
     trn.add_argument("--checkpoint-freq", type=int, default=20_000, help="env steps between checkpoints (default: %(default)s)")
+    trn.add_argument("--symmetry-reduced", action="store_true",
+                     help="train on symmetry-reduced observations (canonical frame of the actuators' symmetry group)")
+    trn.add_argument("--symmetry-augment", action="store_true",
+                     help="store every transition with its symmetric copies (sac, td3, ddpg)")
+    trn.add_argument("--adversarial-eps", type=float, default=0.0,
+                     help="adversarial training: attack radius, fraction of rms(u) (default: %(default)s, off)")
+    trn.add_argument("--adversarial-fraction", type=float, default=0.5,
+                     help="adversarial training: probability that an observation is attacked (default: %(default)s)")
+    trn.add_argument("--adversarial-attack", default="fgsm", help="fgsm or pgd (default: %(default)s)")
+    trn.add_argument("--residual", default=None, metavar="BASELINE",
+                     help="residual RL: add the actions of this baseline (lqg, lqr, mpc[:JSON]) to the agent's")
     trn.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     trn.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     trn.set_defaults(func=_train)
 
     evl = sub.add_parser("evaluate", help="evaluate a controller on the truth env against no control")
-    evl.add_argument("--model", default="zero", help="zero, random or an SB3 .zip (default: %(default)s)")
+    evl.add_argument("--model", default="zero",
+                     help="zero, random, a baseline (lqr, lqg, mpc; NAME:JSON for keywords, e.g. "
+                          "'mpc:{\"surrogate\": \"solver\"}') or an SB3 .zip (default: %(default)s)")
     evl.add_argument("--episodes", type=int, default=20, help="(default: %(default)s)")
     evl.add_argument("--seed", type=int, default=0, help="episode e starts from env seed seed+e (default: %(default)s)")
     evl.add_argument("--out", required=True, help="output folder (evaluation.json, evaluation.png)")

@@ -36,3 +36,16 @@ def check_non_negative(name: str, value: object) -> float:
     if not (is_real(value) and math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
     return float(value)
+
+
+def parse_json_object(name: str, text: str) -> dict:
+    """A JSON object from ``text`` (plain values only); a clear ``ValueError`` naming ``name`` otherwise."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} must be a JSON object, got {text!r}: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, got {text!r}")
+    return value

@@ -26,7 +26,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jobpool import Job, run_jobs  # noqa: E402 - the scripts folder is on sys.path only from here
+from doc_tables import write_between_markers  # noqa: E402 - the scripts folder is on sys.path only from here
+from jobpool import Job, run_jobs  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Experiment:
     reference: str | None = None
     """For a surrogate experiment: the truth-trained experiment it is compared with."""
     hyperparams: dict[str, Any] = field(default_factory=dict)
+    extra: tuple[str, ...] = ()
+    """More ``chaoscontrol train`` arguments (robust training: ``--wrap noise-random:0.5``, ``--symmetry-reduced``...)."""
     note: str = ""
 
 
@@ -55,6 +58,22 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment("ppo_target_E2", "ppo", {"objective": "target", "target": "E2"}),
     Experiment("ppo_target_E3", "ppo", {"objective": "target", "target": "E3"}),
     Experiment("sac_dissipation", "sac", {"objective": "dissipation"}, timesteps=300_000, note="off-policy, fewer env steps"),
+    # robust training (issue 8; evaluated under perturbations by scripts/robustness_study.py)
+    Experiment("ppo_dissipation_noise", "ppo", {"objective": "dissipation"}, seeds=(0,), extra=("--wrap", "noise-random:0.5"),
+               note="noise injection: sensor noise sigma ~ U(0, 0.5 rms(u)) per episode"),
+    Experiment("ppo_dissipation_symmetry", "ppo", {"objective": "dissipation"}, extra=("--symmetry-reduced",),
+               note="symmetry-reduced observations"),
+    Experiment("ppo_dissipation_adversarial", "ppo", {"objective": "dissipation"}, timesteps=1_500_000, seeds=(0,), extra=("--adversarial-eps", "0.1"),
+               note="adversarial training: FGSM, eps 0.1 rms(u), half the observations"),
+    # residual RL on the LQG baseline for the target task
+    Experiment("ppo_target_E1_residual", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0, 1, 2),
+               extra=("--residual", "lqg"), note="PPO correction added to LQG (8 sensors)"),
+    Experiment("ppo_target_E1_residual_noise", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0,),
+               extra=("--residual", "lqg", "--wrap", "noise-random:0.5"), note="residual, noise injection"),
+    Experiment("ppo_target_E1_residual_symmetry", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0,),
+               extra=("--residual", "lqg", "--symmetry-reduced"), note="residual, symmetry-reduced"),
+    Experiment("ppo_target_E1_residual_adversarial", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000,
+               seeds=(0,), extra=("--residual", "lqg", "--adversarial-eps", "0.1"), note="residual, adversarial training"),
 )
 
 
@@ -84,7 +103,7 @@ def train_command(e: Experiment, seed: int, out: Path) -> list[str]:
         cmd += ["--surrogate", str(ROOT / e.surrogate)]
     if e.hyperparams:
         cmd += ["--hyperparams", json.dumps(e.hyperparams)]
-    return cmd
+    return cmd + list(e.extra)
 
 
 def train_all(jobs_list: list[tuple[Experiment, int, Path]], jobs: int) -> None:
@@ -178,12 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         evaluate_all(jobs_list, ns.episodes)
     table = tabulate(root, EXPERIMENTS)
     doc = ROOT / ns.doc
-    begin, end = "<!-- results-table -->", "<!-- /results-table -->"
-    text = doc.read_text() if doc.exists() else f"# Results\n\n{begin}\n{end}\n"
-    if begin not in text or end not in text:
-        raise SystemExit(f"{doc} lacks the markers {begin} ... {end} around the table")
-    head, rest = text.split(begin, 1)
-    doc.write_text(head + begin + "\n" + table + end + rest.split(end, 1)[1])
+    write_between_markers(doc, "results-table", table, "Results")
     print(table)
     print(f"wrote the table into {doc}")
     return 0

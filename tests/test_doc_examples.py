@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ["README.md", "docs/robustness_toolkit.md"]
+DOCS = ["README.md", "docs/robustness_toolkit.md", "docs/baselines.md"]
 BLOCKS = [
     (doc, i, block)
     for doc in DOCS

@@ -65,13 +65,18 @@ class AdversarialPerturbation(P.Perturbation):
     :param attack: ``"fgsm"`` or ``"pgd"``.
     :param objective: ``"auto"``, ``"action"``, ``"q"`` or ``"value"``.
     :param steps: PGD iterations.
+    :param frame: for a policy trained on symmetry-reduced observations, its symmetry group: the attack is computed
+        on the network in the canonical frame of each observation and mapped back (the transforms are signed
+        permutations, so the norm of the perturbation is unchanged).
     """
 
     tag = "adversarial"
 
     def __init__(
-        self, model: Any, eps: float, norm: str = "linf", attack: str = "fgsm", objective: str = "auto", steps: int = 10
+        self, model: Any, eps: float, norm: str = "linf", attack: str = "fgsm", objective: str = "auto", steps: int = 10,
+        frame: Any = None,
     ) -> None:
+        self.frame = frame
         self.eps = check_non_negative("eps", eps)
         if norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
@@ -129,6 +134,15 @@ class AdversarialPerturbation(P.Perturbation):
 
     def perturbation(self, obs: np.ndarray, rngs: list) -> np.ndarray:
         """The attack delta (R, n) for observations ``obs`` (R, n)."""
+        if self.frame is None:
+            return self._perturbation(obs, rngs)
+        from chaoscontrol.agents.robust_training import canonical_indices, transform_rows
+
+        idx = canonical_indices(self.frame, obs)
+        delta = self._perturbation(transform_rows(self.frame, np.asarray(obs), idx, "observation"), rngs)
+        return transform_rows(self.frame, delta, idx, "observation", inverse=True)
+
+    def _perturbation(self, obs: np.ndarray, rngs: list) -> np.ndarray:
         clean = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.policy.device)
         was_training = self.policy.training
         self.policy.set_training_mode(False)
@@ -180,6 +194,19 @@ class AdversarialObservation(PerturbationWrapper, RecordConstructorArgs):
         check_model_spaces(model, env.observation_space, env.action_space)
         perturbation = AdversarialPerturbation(model, eps * _sensor_scale(env, relative), norm, attack, objective, steps)
         super().__init__(env, perturbation, "observation")
+
+
+def policy_frame(policy: str) -> Any:
+    """The symmetry group of a policy trained on symmetry-reduced observations (from its run folder), else None."""
+    from chaoscontrol.agents.policies import run_config
+
+    config = run_config(policy) if str(policy).endswith(".zip") else None
+    if not (config and config.get("args", {}).get("symmetry_reduced")):
+        return None
+    from chaoscontrol.envs.ks_control import KSControlEnv
+    from chaoscontrol.envs.symmetry import KSSymmetry
+
+    return KSSymmetry.from_env(KSControlEnv(**config["args"]["env_kwargs"]))
 
 
 def check_model_spaces(model: Any, observation_space: gym.spaces.Space, action_space: gym.spaces.Space) -> None:

@@ -3,6 +3,9 @@
     KSVecEnv(n_envs, env_kwargs [+ surrogate])      batched Numba truth, or the surrogate's dynamics
       -> VecTimer                                    wall time spent in the env (for the profile)
       -> VecPerturbation per --wrap spec             sensor / actuator perturbations, in order
+      -> VecResidualControl (optional)               a baseline's action added to the agent's (residual RL)
+      -> VecSymmetryReduced (optional)               observations in their canonical frame, actions mapped back
+      -> VecAdversarialTraining (optional, training) a fraction of the observations attacked (FGSM/PGD)
       -> VecMonitor                                  episode returns and lengths (before any normalisation)
       -> VecNormalize (observations; optional)       statistics saved with every checkpoint
 
@@ -90,6 +93,9 @@ def make_vec_env(
     surrogate: str | None = None,
     max_episode_steps: int = 400,
     normalize: bool = False,
+    symmetry_reduced: bool = False,
+    adversarial: dict[str, Any] | None = None,
+    residual: str | None = None,
 ) -> VecEnv:
     """The stack of the module docstring.
 
@@ -100,7 +106,14 @@ def make_vec_env(
     :param surrogate: a surrogate checkpoint that replaces the solver, or None for the truth.
     :param max_episode_steps: time limit.
     :param normalize: add ``VecNormalize`` of the observations (rewards are left alone).
+    :param symmetry_reduced: add :class:`~chaoscontrol.agents.robust_training.VecSymmetryReduced`.
+    :param adversarial: keywords of :class:`~chaoscontrol.agents.robust_training.VecAdversarialTraining`
+        (``eps`` in observation units, ``fraction``, ``attack``...), or None; attach the model before training.
+    :param residual: a baseline spec (``lqg``...) whose actions are added to the agent's
+        (:class:`~chaoscontrol.agents.residual.VecResidualControl`), or None.
     """
+    from chaoscontrol.agents.robust_training import VecAdversarialTraining, VecSymmetryReduced
+    from chaoscontrol.envs.symmetry import KSSymmetry
     from chaoscontrol.agents.perturbed_vec_env import perturb_vec_env
     from chaoscontrol.agents.vec_env import make_ks_vec_env
 
@@ -112,6 +125,15 @@ def make_vec_env(
         for spec in wrappers:
             name, level, wkwargs = parse_wrapper(spec)
             venv = perturb_vec_env(venv, name, level, **wkwargs)
+    if residual is not None:
+        from chaoscontrol.agents.residual import BaselineProbe, VecResidualControl
+        from chaoscontrol.baselines import make_baseline
+
+        venv = VecResidualControl(venv, make_baseline(residual, BaselineProbe(venv)))
+    if symmetry_reduced:
+        venv = VecSymmetryReduced(venv, KSSymmetry.from_env(find_wrapper(venv, VecTimer).venv.template))
+    if adversarial is not None:
+        venv = VecAdversarialTraining(venv, seed=seed, **adversarial)
     venv = VecMonitor(venv)
     if normalize:
         venv = VecNormalize(venv, norm_obs=True, norm_reward=False)
@@ -119,13 +141,18 @@ def make_vec_env(
     return venv
 
 
-def find_timer(venv: VecEnv) -> VecTimer | None:
-    """The :class:`VecTimer` inside a stack, if any."""
+def find_wrapper(venv: VecEnv | None, cls: type) -> Any:
+    """The wrapper of class ``cls`` inside an SB3 stack, or None."""
     while venv is not None:
-        if isinstance(venv, VecTimer):
+        if isinstance(venv, cls):
             return venv
         venv = getattr(venv, "venv", None)
     return None
 
 
-__all__ = ["VecTimer", "find_timer", "make_vec_env", "parse_wrapper"]
+def find_timer(venv: VecEnv) -> VecTimer | None:
+    """The :class:`VecTimer` inside a stack, if any."""
+    return find_wrapper(venv, VecTimer)
+
+
+__all__ = ["VecTimer", "find_timer", "find_wrapper", "make_vec_env", "parse_wrapper"]

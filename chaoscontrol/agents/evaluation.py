@@ -1,6 +1,6 @@
 """Evaluation of a controller on the truth env: cost against no control, success, blow-ups, and figures.
 
-``chaoscontrol evaluate --model {zero,random,PATH.zip} --episodes N --seed S --out DIR`` runs N episodes
+``chaoscontrol evaluate --model {zero,random,lqr,lqg,mpc,PATH.zip} --episodes N --seed S --out DIR`` runs N episodes
 together on the batched truth env (episode e from env seed S + e), then the same N initial states with
 no control (zero action, no perturbation), and writes
 
@@ -30,7 +30,6 @@ from chaoscontrol.io import atomic_path, write_json_atomic
 from chaoscontrol.validation import check_int
 
 SUCCESS_DISTANCE = 0.1
-BUILTIN = ("zero", "random")
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,8 @@ class AgentEvaluateArgs:
     """Arguments of ``chaoscontrol evaluate``."""
 
     model: str = "zero"
-    """``zero`` (no control), ``random`` (uniform actions) or an SB3 ``.zip``."""
+    """``zero`` (no control), ``random`` (uniform actions), a baseline (``lqr``, ``lqg``, ``mpc``, optionally
+    ``NAME:JSON``; :mod:`chaoscontrol.baselines`) or an SB3 ``.zip``."""
     episodes: int = 20
     """Episodes (run together)."""
     seed: int = 0
@@ -68,11 +68,9 @@ class AgentEvaluateArgs:
 
         check_int("episodes", self.episodes)
         check_int("max_episode_steps", self.max_episode_steps)
-        if self.model not in BUILTIN:
-            if not str(self.model).endswith(".zip"):
-                raise ValueError(f"model must be one of {BUILTIN} or the path of an SB3 .zip, got {self.model!r}")
-            if not Path(self.model).is_file():
-                raise ValueError(f"model file {self.model!r} does not exist")
+        from chaoscontrol.agents.robustness import check_policy_spec
+
+        check_policy_spec("model", self.model)
         res = self.resolved()
         if res["env_id"] not in ENV_SPECS:
             raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {res['env_id']!r}")
@@ -85,7 +83,7 @@ class AgentEvaluateArgs:
         """Env id, env keywords and wrappers: given, else the run folder's, else the defaults."""
         from chaoscontrol.agents.policies import run_config
 
-        config = run_config(self.model) if self.model not in BUILTIN else None
+        config = run_config(self.model) if str(self.model).endswith(".zip") else None
         run = config["args"] if config else {}
         return {
             "env_id": self.env_id or run.get("env_id", "KS-Control-v0"),
@@ -160,13 +158,13 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
             env = VectorPerturbation(env, *make_perturbation(name, level, venv, **kwargs))
         if args.perturbation is not None:
             if args.perturbation == "adversarial":
-                from chaoscontrol.agents.adversarial import AdversarialPerturbation
+                from chaoscontrol.agents.adversarial import AdversarialPerturbation, policy_frame
                 from chaoscontrol.envs.perturbation_wrappers import _sensor_scale
 
                 _, model = make_policy(args.model, env, args.seed, args.deterministic)
                 kwargs = dict(args.perturbation_kwargs)
                 scale = _sensor_scale(venv, kwargs.pop("relative", True))
-                env = VectorPerturbation(env, AdversarialPerturbation(model, args.level * scale, **kwargs), "observation")
+                env = VectorPerturbation(env, AdversarialPerturbation(model, args.level * scale, frame=policy_frame(args.model), **kwargs), "observation")
             else:
                 env = VectorPerturbation(env, *make_perturbation(args.perturbation, args.level, venv, **dict(args.perturbation_kwargs)))
         act, _ = make_policy(args.model, env, args.seed, args.deterministic)  # checked against the (perturbed) spaces

@@ -10,7 +10,7 @@ pipeline continues where it stopped. Output, in ``OUT`` (default ``runs/demo``):
 - ``surrogate/``: the trained surrogate (``model.pt``) and its evaluation against the truth (``eval/``);
 - ``agent_truth_s<seed>/``, ``agent_surrogate_s<seed>/``: the agents' run folders (PPO by default),
   each with ``eval/evaluation.json`` on the truth;
-- ``baselines/{zero,random}/``: the same evaluation for no control and random actions;
+- ``baselines/{zero,random,lqg}/``: the same evaluation for no control, random actions and the LQG baseline;
 - ``robustness/``: the truth-trained agent under Gaussian sensor noise;
 - ``report.md`` with the table of results, the transfer gap and the figures.
 """
@@ -174,7 +174,7 @@ def run_pipeline(args: PipelineArgs) -> Path:
                  lambda r=run: evaluate_agent(AgentEvaluateArgs(model=str(r / "model.zip"), episodes=args.eval_episodes, seed=EVAL_SEED,
                                                                 out=str(r / "eval"), max_episode_steps=args.max_episode_steps),
                                               progress=args.progress))
-    for name in ("zero", "random"):
+    for name in BASELINE_ROWS:
         step(f"baseline {name}", (out / "baselines" / name / "evaluation.json").exists(), lambda n=name: evaluate_agent(
             AgentEvaluateArgs(model=n, episodes=args.eval_episodes, seed=EVAL_SEED, env_kwargs=env_kwargs,
                               out=str(out / "baselines" / n), max_episode_steps=args.max_episode_steps), progress=args.progress))
@@ -186,6 +186,10 @@ def run_pipeline(args: PipelineArgs) -> Path:
     report = write_report(out, args, agents, walls, summarise(rob / "robustness.csv"))
     _log(f"wrote {report}")
     return report
+
+
+#: The controllers evaluated beside the agents in the demo report.
+BASELINE_ROWS = {"zero": "no control", "random": "random actions", "lqg": "LQG about E1 (8 sensors; chaoscontrol.baselines)"}
 
 
 def _levels_done(folder: Path, levels: tuple[float, ...], episodes: int) -> bool:
@@ -226,9 +230,9 @@ def write_report(out: Path, args: PipelineArgs, agents: dict[str, list[Path]], w
             "episodes": sum(e["episodes"] for e in evals), "train_min": np.mean([t["wall_s"] for t in timings]) / 60,
             "env_fraction": np.mean([t["env_fraction"] for t in timings]),
         })
-    for name in ("zero", "random"):
+    for name, label in BASELINE_ROWS.items():
         e = evaluation(out / "baselines" / name / "evaluation.json")
-        rows.append({"name": "no control" if name == "zero" else "random actions",
+        rows.append({"name": label,
                      "cost": (e["mean_cost_second_half"], e["mean_cost_second_half_ci95"]),
                      "no_control": e["no_control_cost_second_half"], "improvement": (e["improvement"], e["improvement_ci95"]),
                      "success": e["success_rate"], "blowups": e["blowups"], "episodes": e["episodes"], "train_min": None,

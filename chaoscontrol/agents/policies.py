@@ -1,6 +1,7 @@
 """Trained policies as plain functions obs -> actions, with the run's observation normalisation applied.
 
-A policy trained with ``normalize: true`` sees ``VecNormalize``-scaled observations;
+A policy trained with ``symmetry_reduced`` is wrapped so that it sees observations in their canonical frame
+(:func:`~chaoscontrol.agents.robust_training.symmetry_reduced_policy`). A policy trained with ``normalize: true`` sees ``VecNormalize``-scaled observations;
 its statistics are saved next to it (``OUT/vecnormalize.pkl`` for ``model.zip`` and
 ``best_model.zip``, ``checkpoints/vecnormalize_<n>.pkl`` for ``checkpoints/step_<n>.zip``).
 :func:`load_agent` finds and applies them, so that evaluation, the robustness
@@ -56,13 +57,21 @@ def load_agent(path: str | Path, deterministic: bool = True) -> tuple[Callable[[
     if normalize and stats is None:
         raise ValueError(f"policy {str(path)!r} was trained with normalize=true but its VecNormalize statistics are missing")
     if stats is None:
-        return (lambda obs: model.predict(obs, deterministic=deterministic)[0]), model
-    with open(stats, "rb") as fh:
-        vec_normalize = pickle.load(fh)  # noqa: S301 - our own run folder
+        def act(obs: np.ndarray) -> np.ndarray:
+            return model.predict(obs, deterministic=deterministic)[0]
+    else:
+        with open(stats, "rb") as fh:
+            vec_normalize = pickle.load(fh)  # noqa: S301 - our own run folder
 
-    def act(obs: np.ndarray) -> np.ndarray:
-        return model.predict(vec_normalize.normalize_obs(np.asarray(obs)), deterministic=deterministic)[0]
+        def act(obs: np.ndarray) -> np.ndarray:
+            return model.predict(vec_normalize.normalize_obs(np.asarray(obs)), deterministic=deterministic)[0]
 
+    if config and config.get("args", {}).get("symmetry_reduced"):
+        from chaoscontrol.agents.robust_training import symmetry_reduced_policy
+        from chaoscontrol.envs.ks_control import KSControlEnv
+        from chaoscontrol.envs.symmetry import KSSymmetry
+
+        return symmetry_reduced_policy(act, KSSymmetry.from_env(KSControlEnv(**config["args"]["env_kwargs"]))), model
     return act, model
 
 

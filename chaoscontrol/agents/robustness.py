@@ -47,7 +47,8 @@ class RobustnessArgs:
     """Arguments of the robustness harness."""
 
     policy: str = "zero"
-    """``zero`` (no control), ``random`` (uniform actions) or the path of an SB3 ``.zip``."""
+    """``zero`` (no control), ``random`` (uniform actions), a baseline (``lqr``, ``lqg``, ``mpc``; see
+    :mod:`chaoscontrol.baselines`) or the path of an SB3 ``.zip``."""
     perturbation: str = "noise"
     """One of :data:`HARNESS_PERTURBATIONS` (see ``make_perturbation`` for what the level means)."""
     levels: tuple[float, ...] = (0.0, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5)
@@ -81,13 +82,9 @@ class RobustnessArgs:
             raise ValueError(f"levels of 'dropout' are probabilities in [0, 1], got {max(self.levels)}")
         check_int("episodes", self.episodes)
         check_int("max_episode_steps", self.max_episode_steps)
-        if self.policy not in BUILTIN_POLICIES:
-            if not str(self.policy).endswith(".zip"):
-                raise ValueError(f"policy must be one of {BUILTIN_POLICIES} or a path to an SB3 .zip, got {self.policy!r}")
-            if not Path(self.policy).is_file():
-                raise ValueError(f"policy file {self.policy!r} does not exist")
-        if self.perturbation == "adversarial" and self.policy in BUILTIN_POLICIES:
-            raise ValueError("perturbation 'adversarial' needs a trained policy (.zip) to attack")
+        check_policy_spec("policy", self.policy)
+        if self.perturbation == "adversarial" and not str(self.policy).endswith(".zip"):
+            raise ValueError("perturbation 'adversarial' needs a trained policy (.zip) to attack (its gradient)")
         self._preflight()
 
     def _preflight(self) -> None:
@@ -140,19 +137,47 @@ def load_sb3_model(path: str | os.PathLike) -> Any:
     raise ValueError(f"policy file {str(path)!r}: cannot tell which SB3 algorithm saved it (policy module {module!r})")
 
 
+def check_policy_spec(arg: str, policy: str) -> None:
+    """Check a policy spec: ``zero``, ``random``, a baseline (``lqr``, ``lqg``, ``mpc``, optionally ``NAME:JSON``) or an
+    existing SB3 ``.zip``; the error names ``arg``."""
+    from chaoscontrol.baselines import BASELINES, parse_baseline
+
+    if policy in BUILTIN_POLICIES:
+        return
+    try:
+        if parse_baseline(policy) is not None:
+            return
+    except ValueError as exc:
+        raise ValueError(f"{arg}: {exc}") from exc
+    if not str(policy).endswith(".zip"):
+        raise ValueError(f"{arg} must be one of {BUILTIN_POLICIES + BASELINES} (baselines optionally NAME:JSON) "
+                         f"or the path of an SB3 .zip, got {policy!r}")
+    if not Path(policy).is_file():
+        raise ValueError(f"{arg} file {policy!r} does not exist")
+
+
 def make_policy(policy: str, venv: Any, seed: int, deterministic: bool = True) -> tuple[Callable, Any]:
-    """(act(obs) -> actions (B, n_act), model or None) for a policy name or path, checked against ``venv``."""
+    """(act(obs) -> actions (B, n_act), model or None) for a policy name, baseline spec or path, checked against ``venv``."""
+    from chaoscontrol.baselines import make_baseline, parse_baseline
+
     b, n_act = venv.num_envs, venv.single_action_space.shape[0]
+    if parse_baseline(policy) is not None:
+        return make_baseline(policy, venv), None
     if policy == "zero":
         return (lambda obs: np.zeros((b, n_act))), None
     if policy == "random":
         rng = np.random.default_rng([seed, 7])
         return (lambda obs: rng.uniform(-1.0, 1.0, (b, n_act))), None
     from chaoscontrol.agents.adversarial import check_model_spaces
-    from chaoscontrol.agents.policies import load_agent
+    from chaoscontrol.agents.policies import load_agent, run_config
 
     act, model = load_agent(policy, deterministic)  # with the run's observation normalisation, if any
     check_model_spaces(model, venv.single_observation_space, venv.single_action_space)
+    residual = ((run_config(policy) or {}).get("args") or {}).get("residual")
+    if residual:
+        from chaoscontrol.agents.residual import residual_policy
+
+        act = residual_policy(act, make_baseline(residual, venv))
     return act, model
 
 
@@ -190,13 +215,13 @@ def evaluate_level(args: RobustnessArgs, level: float) -> list[dict[str, Any]]:
     )
     env: Any = venv
     if args.perturbation == "adversarial":
-        from chaoscontrol.agents.adversarial import AdversarialPerturbation
+        from chaoscontrol.agents.adversarial import AdversarialPerturbation, policy_frame
         from chaoscontrol.envs.perturbation_wrappers import _sensor_scale
 
         act, model = make_policy(args.policy, venv, args.seed, args.deterministic)
         kwargs = dict(args.perturbation_kwargs)
         scale = _sensor_scale(venv, kwargs.pop("relative", True))
-        env = VectorPerturbation(venv, AdversarialPerturbation(model, level * scale, **kwargs), "observation")
+        env = VectorPerturbation(venv, AdversarialPerturbation(model, level * scale, frame=policy_frame(args.policy), **kwargs), "observation")
     else:
         perturbation, target = make_perturbation(args.perturbation, level, venv, **dict(args.perturbation_kwargs))
         env = VectorPerturbation(venv, perturbation, target)

@@ -32,13 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from chaoscontrol.agents.env_stack import find_timer, make_vec_env, parse_wrapper
+from chaoscontrol.agents.env_stack import find_timer, find_wrapper, make_vec_env, parse_wrapper
+from chaoscontrol.agents.robust_training import VecAdversarialTraining
 from chaoscontrol.agents.hyperparams import ALGOS, Hyperparams, algorithm_class, load_hyperparams
 from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
 from chaoscontrol.validation import check_int
 
 #: Args that must agree between a run and its resumption.
-RESUME_KEYS = ("algo", "env_id", "env_kwargs", "surrogate", "wrappers", "seed", "config", "hyperparams", "max_episode_steps")
+RESUME_KEYS = ("algo", "env_id", "env_kwargs", "surrogate", "wrappers", "seed", "config", "hyperparams", "max_episode_steps",
+               "symmetry_reduced", "symmetry_augment", "adversarial_eps", "adversarial_fraction", "adversarial_attack", "residual")
+OFF_POLICY = ("sac", "td3", "ddpg")
 EVAL_SEED_OFFSET = 1_000_000
 
 
@@ -83,6 +86,20 @@ class AgentTrainArgs:
     numba_threads: int = 1
     """Threads of the batched env's Numba kernel. One by default: next to torch on a small machine, a parallel
     kernel competes with the gradient updates and slows both (measured in docs/performance.md)."""
+    symmetry_reduced: bool = False
+    """Train on symmetry-reduced observations (:mod:`chaoscontrol.agents.robust_training`); the saved policy is
+    evaluated through the same reduction."""
+    symmetry_augment: bool = False
+    """Store every transition with its symmetric copies in the replay buffer (off-policy algorithms only)."""
+    adversarial_eps: float = 0.0
+    """Adversarial training: attack radius as a fraction of the attractor's rms(u) (0: off)."""
+    adversarial_fraction: float = 0.5
+    """Adversarial training: probability that an observation is attacked."""
+    adversarial_attack: str = "fgsm"
+    """Adversarial training: ``fgsm`` or ``pgd`` (L-infinity ball)."""
+    residual: str | None = None
+    """Residual RL: a baseline spec (``lqg``, ``lqr``...) whose actions are added to the agent's
+    (:mod:`chaoscontrol.agents.residual`); the saved policy is evaluated with the same baseline."""
 
     def __post_init__(self) -> None:
         from chaoscontrol.envs.registration import ENV_SPECS
@@ -104,6 +121,21 @@ class AgentTrainArgs:
         check_int("eval_freq", self.eval_freq, minimum=0)
         check_int("numba_threads", self.numba_threads)
         check_int("torch_threads", self.torch_threads)
+        if self.symmetry_augment and self.algo not in OFF_POLICY:
+            raise ValueError(f"symmetry_augment needs an off-policy algorithm with a replay buffer {OFF_POLICY}, got {self.algo!r}")
+        if not (math.isfinite(self.adversarial_eps) and self.adversarial_eps >= 0):
+            raise ValueError(f"adversarial_eps must be finite and >= 0, got {self.adversarial_eps!r}")
+        if not 0.0 <= self.adversarial_fraction <= 1.0:
+            raise ValueError(f"adversarial_fraction must be in [0, 1], got {self.adversarial_fraction!r}")
+        from chaoscontrol.agents.adversarial import ATTACKS
+
+        if self.adversarial_attack not in ATTACKS:
+            raise ValueError(f"adversarial_attack must be one of {ATTACKS}, got {self.adversarial_attack!r}")
+        if self.residual is not None:
+            from chaoscontrol.baselines import parse_baseline
+
+            if parse_baseline(self.residual) is None:
+                raise ValueError(f"residual must be a baseline spec (lqr, lqg, mpc[:JSON]), got {self.residual!r}")
         if self.surrogate is not None and not Path(self.surrogate).is_file():
             raise ValueError(f"surrogate checkpoint {self.surrogate!r} does not exist")
         self.resolved_hyperparams()  # unknown keys, bad values: fail here
@@ -116,9 +148,44 @@ class AgentTrainArgs:
         """Build one env of the training stack (with the surrogate, checked against the env) and of the evaluation."""
         try:
             for surrogate in {self.surrogate, None}:
-                make_vec_env(self.env_kwargs, 1, 0, self.wrappers, surrogate, self.max_episode_steps).close()
+                make_vec_env(self.env_kwargs, 1, 0, self.wrappers, surrogate, self.max_episode_steps,
+                             symmetry_reduced=self.symmetry_reduced, residual=self.residual).close()
+            if self.symmetry_augment:
+                self._check_augmentation()
         except TypeError as exc:
             raise ValueError(f"env_kwargs: {exc}") from exc
+
+    def _check_augmentation(self) -> None:
+        """Symmetric copies are valid transitions only for the bare observations and symmetric actuation."""
+        symmetry = self.symmetry()
+        venv = make_vec_env(self.env_kwargs, 1, 0, self.wrappers, None, self.max_episode_steps)
+        shape = venv.observation_space.shape
+        venv.close()
+        if shape != (symmetry.n_obs,):
+            raise ValueError(f"symmetry_augment needs the bare observations ({symmetry.n_obs} entries), but the wrappers "
+                             f"{list(self.wrappers)} give shape {shape}")
+        broken = [w for w in self.wrappers if parse_wrapper(w)[0] in ("actuator-fault", "actuator-gain", "subset", "dead-sensors")]
+        if broken or self.residual is not None:
+            raise ValueError(f"symmetry_augment: {broken or ['residual']} break the symmetry (the copies would not be "
+                             "transitions of the same system)")
+
+    def symmetry(self) -> Any:
+        """The env's :class:`~chaoscontrol.envs.symmetry.KSSymmetry` (raises ValueError if it has none)."""
+        from chaoscontrol.envs.ks_control import KSControlEnv
+        from chaoscontrol.envs.symmetry import KSSymmetry
+
+        return KSSymmetry.from_env(KSControlEnv(**self.env_kwargs))
+
+    def adversarial(self) -> dict[str, Any] | None:
+        """Keywords of the training stack's ``VecAdversarialTraining`` (eps in units of u), or None."""
+        if self.adversarial_eps == 0.0:
+            return None
+        from chaoscontrol.envs.ks_control import KSControlEnv
+        from chaoscontrol.envs.perturbations import attractor_rms
+
+        cfg = KSControlEnv(**{k: v for k, v in self.env_kwargs.items() if k in ("L", "N", "dt")}).config
+        return {"eps": self.adversarial_eps * attractor_rms(cfg.L, cfg.N, cfg.dt), "fraction": self.adversarial_fraction,
+                "attack": self.adversarial_attack}
 
 
 def _checkpoints(folder: Path) -> list[int]:
@@ -309,9 +376,10 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
             "seed": args.seed,
             "package_version": __version__, "git_hash": git_hash(), "torch_threads": torch.get_num_threads(),
         })
-    venv = make_vec_env(args.env_kwargs, hp.n_envs, args.seed, args.wrappers, args.surrogate, args.max_episode_steps, hp.normalize)
+    venv = make_vec_env(args.env_kwargs, hp.n_envs, args.seed, args.wrappers, args.surrogate, args.max_episode_steps, hp.normalize,
+                        symmetry_reduced=args.symmetry_reduced, adversarial=args.adversarial(), residual=args.residual)
     eval_env = make_vec_env(args.env_kwargs, min(args.eval_episodes, 16), args.seed + EVAL_SEED_OFFSET, args.wrappers, None,
-                            args.max_episode_steps)
+                            args.max_episode_steps, symmetry_reduced=args.symmetry_reduced, residual=args.residual)
     if hp.normalize:
         eval_env = VecNormalize(eval_env, norm_obs=True, norm_reward=False, training=False)
     n_actions = venv.action_space.shape[0]
@@ -328,8 +396,16 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
         if (out / "timing.json").exists():
             timing_before.update(json.loads((out / "timing.json").read_text()))
     else:
+        extra: dict[str, Any] = {}
+        if args.symmetry_augment:
+            from chaoscontrol.agents.robust_training import SymmetryAugmentedReplayBuffer
+
+            extra = {"replay_buffer_class": SymmetryAugmentedReplayBuffer, "replay_buffer_kwargs": {"symmetry": args.symmetry()}}
         model = cls(env=venv, seed=args.seed, device="cpu", tensorboard_log=str(out / "tb"), verbose=0,
-                    **hp.constructor_kwargs(n_actions))
+                    **hp.constructor_kwargs(n_actions), **extra)
+    adversary = find_wrapper(venv, VecAdversarialTraining)
+    if adversary is not None:
+        adversary.attach(model)
     started = time.perf_counter()
     callback = _callbacks(args, out, eval_env, started, timing_before["wall_s"])
     _status(out, "running", int(model.num_timesteps))

@@ -298,22 +298,22 @@ class VectorPerturbation(VectorWrapper):
 
 
 #: Perturbation names of :func:`perturb_vector_env` and of the robustness harness.
-PERTURBATIONS = ("noise", "bias", "drift", "dropout", "quantize", "delay", "subset", "actuator-noise", "actuator-gain", "actuator-fault")
+PERTURBATIONS = ("noise", "noise-random", "bias", "drift", "dropout", "quantize", "delay", "subset", "dead-sensors", "actuator-noise", "actuator-gain", "actuator-fault")
 
 
 def make_perturbation(name: str, level: float, env: gym.Env | gym.vector.VectorEnv, **kwargs: Any) -> tuple[P.Perturbation, str]:
     """The model and target ('observation' or 'action') of perturbation ``name`` at ``level``.
 
     Sensor levels are fractions of rms(u) unless ``relative=False``: ``noise``
-    (sigma), ``bias`` (sigma), ``drift`` (sigma per step), ``quantize``
+    (sigma), ``noise-random`` (the largest sigma; each episode draws sigma ~ U(0, level)), ``bias`` (sigma), ``drift`` (sigma per step), ``quantize``
     (resolution); ``dropout``: probability; ``delay``: steps; ``subset``:
-    ``indices=...`` (level unused); ``actuator-noise``: sigma in action units;
+    ``indices=...`` (level unused); ``dead-sensors``: ``indices=...`` read 0 (level unused); ``actuator-noise``: sigma in action units;
     ``actuator-gain``: sigma of the gain; ``actuator-fault``: ``index=...``,
     ``mode=...`` (level unused).
     """
     allowed = {
-        "noise": {"relative"}, "bias": {"relative"}, "drift": {"relative"}, "quantize": {"relative"},
-        "dropout": {"fill", "append_mask"}, "delay": set(), "subset": {"indices"}, "actuator-noise": set(),
+        "noise": {"relative"}, "noise-random": {"relative"}, "bias": {"relative"}, "drift": {"relative"}, "quantize": {"relative"},
+        "dropout": {"fill", "append_mask"}, "delay": set(), "subset": {"indices"}, "dead-sensors": {"indices"}, "actuator-noise": set(),
         "actuator-gain": {"gains"}, "actuator-fault": {"index", "mode", "value"},
     }
     if name not in allowed:
@@ -326,6 +326,8 @@ def make_perturbation(name: str, level: float, env: gym.Env | gym.vector.VectorE
     act_space = env.single_action_space if isinstance(env, gym.vector.VectorEnv) else env.action_space
     if name == "noise":
         return P.GaussianNoise(_sensor_level("level", level, env, relative)), "observation"
+    if name == "noise-random":
+        return P.RandomisedGaussianNoise(_sensor_level("level", level, env, relative)), "observation"
     if name == "bias":
         return P.ConstantBias(_sensor_level("level", level, env, relative)), "observation"
     if name == "drift":
@@ -340,6 +342,8 @@ def make_perturbation(name: str, level: float, env: gym.Env | gym.vector.VectorE
         return P.Delay(int(level)), "observation"
     if name == "subset":
         return P.Subset(kwargs.get("indices", (0, 2, 4, 6)), space.shape[0]), "observation"
+    if name == "dead-sensors":
+        return P.DeadSensors(kwargs.get("indices", (1, 3, 5, 7)), space.shape[0]), "observation"
     if name == "actuator-noise":
         return P.GaussianNoise(level), "action"
     if name == "actuator-gain":

@@ -141,6 +141,29 @@ class GaussianNoise(Perturbation):
         return (x + self.sigma * noise).astype(x.dtype)
 
 
+class RandomisedGaussianNoise(Perturbation):
+    """x' = x + sigma_e * xi with the level sigma_e ~ U(0, max_sigma) drawn once per episode, xi ~ N(0, 1) per entry and step.
+
+    Noise injection with a random strength, for training: in the spirit of Pinot et al. (2019, "Theoretical
+    evidence for adversarial robustness through randomization", NeurIPS), the policy is trained on a
+    distribution of perturbation levels rather than one, so that it does not specialise to a single noise
+    level. The current levels are in ``sigmas`` (one per env of the batch).
+    """
+
+    tag = "randomised-gaussian-noise"
+
+    def __init__(self, max_sigma: float) -> None:
+        self.max_sigma = check_non_negative("max_sigma", max_sigma)
+        self.sigmas: np.ndarray | None = None
+
+    def _apply(self, x, new, rngs, rows):
+        sigmas = self._state("sigmas", rows, (x.shape[0],))
+        for j in np.flatnonzero(new):
+            sigmas[rows[j]] = self.max_sigma * rngs[j].uniform()
+        noise = np.stack([rng.standard_normal(x.shape[1]) for rng in rngs])
+        return (x + sigmas[rows, None] * noise).astype(x.dtype)
+
+
 class ConstantBias(Perturbation):
     """x' = x + b, b ~ N(0, sigma^2) per entry, drawn once per episode."""
 
@@ -266,6 +289,21 @@ class Subset(Perturbation):
 
     def _apply(self, x, new, rngs, rows):
         return x[:, self.indices].copy()
+
+
+class DeadSensors(Perturbation):
+    """The entries ``indices`` read 0 (failed sensors); the observation keeps its size, so a policy trained on all
+    the sensors runs with fewer working ones."""
+
+    tag = "dead-sensors"
+
+    def __init__(self, indices: Sequence[int], n: int) -> None:
+        self.indices = Subset(indices, n).indices
+
+    def _apply(self, x, new, rngs, rows):
+        out = x.copy()
+        out[:, self.indices] = 0.0
+        return out
 
 
 class GainError(Perturbation):

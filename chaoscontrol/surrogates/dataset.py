@@ -117,13 +117,12 @@ class _ActionProcess:
         self.rngs = [np.random.default_rng([spec.seed, first + i, 1]) for i in range(self.b)]
         self.dt = venv.template.frame_skip * venv.template.config.dt
         self.current = np.zeros((self.b, self.n_act))
-        self.model = None
+        self.policy = None
         if spec.actuation.endswith(".zip"):
-            from chaoscontrol.agents.adversarial import check_model_spaces
-            from chaoscontrol.agents.robustness import load_sb3_model
+            from chaoscontrol.agents.robustness import make_policy
 
-            self.model = load_sb3_model(spec.actuation)
-            check_model_spaces(self.model, venv.single_observation_space, venv.single_action_space)
+            # the policy as it was trained: observation normalisation, symmetry reduction, residual baseline
+            self.policy, _ = make_policy(spec.actuation, venv, spec.seed, deterministic=True)
 
     def __call__(self, step: int, obs: np.ndarray) -> np.ndarray:
         kind = self.spec.actuation
@@ -139,7 +138,7 @@ class _ActionProcess:
                 noise = np.stack([rng.standard_normal(self.n_act) for rng in self.rngs])
                 self.current = np.clip(self.current - theta * self.current * self.dt + sigma * math.sqrt(self.dt) * noise, -1, 1)
             return self.current
-        return np.asarray(self.model.predict(obs, deterministic=True)[0], dtype=np.float64)
+        return np.asarray(self.policy(obs), dtype=np.float64)
 
 
 def generate_dataset(spec: DatasetSpec, path: str | os.PathLike, batch: int = 64, progress: bool = True) -> Path:

@@ -35,6 +35,10 @@ def test_tiny_pipeline_runs_end_to_end_and_resumes(tmp_path, capsys):
     # no control against itself: improvement exactly 0, same cost
     zero = json.loads((out / "baselines" / "zero" / "evaluation.json").read_text())
     assert zero["improvement"] == 0.0 and zero["mean_cost_second_half"] == pytest.approx(zero["no_control_cost_second_half"])
+    # the classical baseline is evaluated beside the agents and reported
+    lqg = json.loads((out / "baselines" / "lqg" / "evaluation.json").read_text())
+    assert lqg["model"] == "lqg" and lqg["episodes"] == TINY["eval_episodes"]
+    assert "LQG about E1" in (out / "report.md").read_text()
     # the robustness sweep covers the requested levels
     levels = {float(line.split(",")[0]) for line in (out / "robustness" / "robustness.csv").read_text().splitlines()[1:]}
     assert levels == {0.0, 0.3}
@@ -45,7 +49,7 @@ def test_tiny_pipeline_runs_end_to_end_and_resumes(tmp_path, capsys):
     mtime = (out / "agent_truth_s0" / "model.zip").stat().st_mtime
     run_pipeline(PipelineArgs(out=str(out), **TINY))
     log = capsys.readouterr().out
-    assert log.count("done earlier, skipped") == len(walls) == 11, log
+    assert log.count("done earlier, skipped") == len(walls) == 12, log
     assert not any(line.endswith(" ...") for line in log.splitlines()), log  # no step ran again
     assert (out / "agent_truth_s0" / "model.zip").stat().st_mtime == mtime
 

@@ -33,21 +33,10 @@ from chaoscontrol.agents.training import (
 from chaoscontrol.agents.vec_env import KSVecEnv
 from chaoscontrol.envs.ks_control import KSControlEnv
 
-ENV_KWARGS = {"burn_in": 10.0}
-STEPS = 20
-NET = {"net_arch": [16, 16]}
-PPO_HP = {"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 2, "policy_kwargs": NET}
-OFF_HP = {"n_envs": 2, "learning_starts": 50, "buffer_size": 2000, "batch_size": 32, "gradient_steps": 1, "policy_kwargs": NET}
+from tiny_runs import ENV_KWARGS, NET, PPO_HP, STEPS, targs
+
 CONFIG_KEYS = {"args", "hyperparams", "env_config", "seed", "package_version", "git_hash"}
 REAL_CALLBACKS = training._callbacks
-
-
-def targs(out: Path, algo: str = "ppo", **kwargs) -> AgentTrainArgs:
-    base = dict(algo=algo, env_kwargs=dict(ENV_KWARGS), timesteps=192, out=str(out),
-                hyperparams=dict(PPO_HP if algo == "ppo" else OFF_HP), max_episode_steps=STEPS, eval_freq=64,
-                eval_episodes=2, checkpoint_freq=64, progress=False)
-    base.update(kwargs)
-    return AgentTrainArgs(**base)
 
 
 def read_json(path: Path):
