@@ -68,6 +68,10 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     # residual RL on the LQG baseline for the target task
     Experiment("ppo_target_E1_residual", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0, 1, 2),
                extra=("--residual", "lqg"), note="PPO correction added to LQG (8 sensors)"),
+    Experiment("ppo_target_E2_residual", "ppo", {"objective": "target", "target": "E2"}, timesteps=1_000_000, seeds=(0,),
+               extra=("--residual", "lqg"), note="PPO correction added to LQG about E2"),
+    Experiment("ppo_target_E3_residual", "ppo", {"objective": "target", "target": "E3"}, timesteps=1_000_000, seeds=(0,),
+               extra=("--residual", "lqg"), note="PPO correction added to LQG about E3"),
     Experiment("ppo_target_E1_residual_noise", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0,),
                extra=("--residual", "lqg", "--wrap", "noise-random:0.5"), note="residual, noise injection"),
     Experiment("ppo_target_E1_residual_symmetry", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0,),
