@@ -560,3 +560,23 @@ def test_cli_evaluate_with_baselines(tmp_path, capsys):
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and err[0].startswith("chaoscontrol evaluate: error:") and "mpc:{bad" in err[0]
     assert not (bad / "evaluation.json").exists()
+
+
+# ------------------------------------------------------------------------------------------ basin of attraction
+
+
+def test_basin_lqr_catches_small_perturbations_that_no_control_lets_grow():
+    from chaoscontrol.baselines.basin import basin_of_attraction, smooth_perturbations
+
+    fields = smooth_perturbations(64, 0.3, 5, np.random.default_rng(0))
+    np.testing.assert_allclose(np.sqrt(np.mean(fields**2, axis=1)), 0.3)
+    np.testing.assert_allclose(fields.mean(axis=1), 0.0, atol=1e-12)
+    kwargs = {"objective": "target", "target": "E1", "observe": "full"}
+    lqr = basin_of_attraction("lqr", kwargs, (0.05, 0.2), episodes=3, steps=200)
+    free = basin_of_attraction("zero", kwargs, (0.05,), episodes=3, steps=200)
+    assert [r["success_rate"] for r in lqr] == [1.0, 1.0]
+    assert free[0]["success_rate"] == 0.0 and free[0]["median_final_distance"] > 0.1  # E1 is unstable
+    with pytest.raises(ValueError, match="objective='target'"):
+        basin_of_attraction("lqr", {"observe": "full"}, (0.1,))
+    with pytest.raises(ValueError, match="radii"):
+        basin_of_attraction("lqr", kwargs, (-1.0,))

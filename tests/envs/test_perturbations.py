@@ -341,6 +341,22 @@ def test_subset_picks_sensors():
     assert np.array_equal(ow_f, ob_f[:, [0, 63]])
 
 
+def test_dead_sensors_read_zero_and_keep_the_observation_size():
+    from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, make_perturbation
+
+    bare = _make()
+    model, target = make_perturbation("dead-sensors", 0.0, bare, indices=[1, 5])
+    assert target == "observation"
+    wrapped = PerturbationWrapper(_make(), model, target)
+    assert wrapped.observation_space == bare.observation_space
+    ow, ob = _paired_obs(wrapped, bare, _actions(10), seed=2)
+    assert np.all(ow[:, [1, 5]] == 0.0) and np.any(ob[:, [1, 5]] != 0.0)
+    keep = [0, 2, 3, 4, 6, 7]
+    assert np.array_equal(ow[:, keep], ob[:, keep])
+    with pytest.raises(ValueError, match="indices"):
+        make_perturbation("dead-sensors", 0.0, bare, indices=[8])
+
+
 # --------------------------------------------------------------------------- actuators
 
 
