@@ -66,12 +66,13 @@ def load_agent(path: str | Path, deterministic: bool = True) -> tuple[Callable[[
         def act(obs: np.ndarray) -> np.ndarray:
             return model.predict(vec_normalize.normalize_obs(np.asarray(obs)), deterministic=deterministic)[0]
 
-    if config and config.get("args", {}).get("symmetry_reduced"):
-        from chaoscontrol.agents.robust_training import symmetry_reduced_policy
-        from chaoscontrol.envs.ks_control import KSControlEnv
-        from chaoscontrol.envs.symmetry import KSSymmetry
+    from chaoscontrol.agents.adversarial import policy_frame
 
-        return symmetry_reduced_policy(act, KSSymmetry.from_env(KSControlEnv(**config["args"]["env_kwargs"]))), model
+    frame = policy_frame(str(path))
+    if frame is not None:
+        from chaoscontrol.agents.robust_training import symmetry_reduced_policy
+
+        return symmetry_reduced_policy(act, frame), model
     return act, model
 
 

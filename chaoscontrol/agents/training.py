@@ -148,19 +148,17 @@ class AgentTrainArgs:
         """Build one env of the training stack (with the surrogate, checked against the env) and of the evaluation."""
         try:
             for surrogate in {self.surrogate, None}:
-                make_vec_env(self.env_kwargs, 1, 0, self.wrappers, surrogate, self.max_episode_steps,
-                             symmetry_reduced=self.symmetry_reduced, residual=self.residual).close()
+                probe = make_vec_env(self.env_kwargs, 1, 0, self.wrappers, surrogate, self.max_episode_steps,
+                                     symmetry_reduced=self.symmetry_reduced, residual=self.residual)
+                probe.close()
             if self.symmetry_augment:
-                self._check_augmentation()
+                self._check_augmentation(probe.observation_space.shape)
         except TypeError as exc:
             raise ValueError(f"env_kwargs: {exc}") from exc
 
-    def _check_augmentation(self) -> None:
-        """Symmetric copies are valid transitions only for the bare observations and symmetric actuation."""
+    def _check_augmentation(self, shape: tuple[int, ...]) -> None:
+        """Symmetric copies are valid transitions only for the bare observations (``shape``) and symmetric actuation."""
         symmetry = self.symmetry()
-        venv = make_vec_env(self.env_kwargs, 1, 0, self.wrappers, None, self.max_episode_steps)
-        shape = venv.observation_space.shape
-        venv.close()
         if shape != (symmetry.n_obs,):
             raise ValueError(f"symmetry_augment needs the bare observations ({symmetry.n_obs} entries), but the wrappers "
                              f"{list(self.wrappers)} give shape {shape}")
@@ -181,11 +179,10 @@ class AgentTrainArgs:
         if self.adversarial_eps == 0.0:
             return None
         from chaoscontrol.envs.ks_control import KSControlEnv
-        from chaoscontrol.envs.perturbations import attractor_rms
+        from chaoscontrol.envs.perturbation_wrappers import _sensor_scale
 
-        cfg = KSControlEnv(**{k: v for k, v in self.env_kwargs.items() if k in ("L", "N", "dt")}).config
-        return {"eps": self.adversarial_eps * attractor_rms(cfg.L, cfg.N, cfg.dt), "fraction": self.adversarial_fraction,
-                "attack": self.adversarial_attack}
+        return {"eps": self.adversarial_eps * _sensor_scale(KSControlEnv(**self.env_kwargs), True),
+                "fraction": self.adversarial_fraction, "attack": self.adversarial_attack}
 
 
 def _checkpoints(folder: Path) -> list[int]:
