@@ -75,6 +75,7 @@ def _train(ns: argparse.Namespace) -> int:
         eval_freq=ns.eval_freq, eval_episodes=ns.eval_episodes, checkpoint_freq=ns.checkpoint_freq, progress=not ns.no_progress,
         symmetry_reduced=ns.symmetry_reduced, symmetry_augment=ns.symmetry_augment, adversarial_eps=ns.adversarial_eps,
         adversarial_fraction=ns.adversarial_fraction, adversarial_attack=ns.adversarial_attack, residual=ns.residual,
+        residual_anchor=ns.residual_anchor,
     )
     try:
         path = train_agent(args, resume=ns.resume)
@@ -251,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     trn.add_argument("--adversarial-attack", default="fgsm", help="fgsm or pgd (default: %(default)s)")
     trn.add_argument("--residual", default=None, metavar="BASELINE",
                      help="residual RL: add the actions of this baseline (lqg, lqr, mpc[:JSON]) to the agent's")
+    trn.add_argument("--residual-anchor", action="store_true",
+                     help="residual RL (PPO): make the agent's mean action zero at the baseline's equilibrium readings, "
+                          "so the equilibrium stays a fixed point")
     trn.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     trn.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     trn.set_defaults(func=_train)

@@ -72,6 +72,13 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                extra=("--residual", "lqg"), note="PPO correction added to LQG about E2"),
     Experiment("ppo_target_E3_residual", "ppo", {"objective": "target", "target": "E3"}, timesteps=1_000_000, seeds=(0,),
                extra=("--residual", "lqg"), note="PPO correction added to LQG about E3"),
+    # the same with the residual anchored at the equilibrium (zero correction at its sensor readings)
+    Experiment("ppo_target_E1_anchored", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000,
+               extra=("--residual", "lqg", "--residual-anchor"), note="anchored PPO correction added to LQG about E1"),
+    Experiment("ppo_target_E2_anchored", "ppo", {"objective": "target", "target": "E2"}, timesteps=1_000_000,
+               extra=("--residual", "lqg", "--residual-anchor"), note="anchored PPO correction added to LQG about E2"),
+    Experiment("ppo_target_E3_anchored", "ppo", {"objective": "target", "target": "E3"}, timesteps=1_000_000,
+               extra=("--residual", "lqg", "--residual-anchor"), note="anchored PPO correction added to LQG about E3"),
     Experiment("ppo_target_E1_residual_noise", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0,),
                extra=("--residual", "lqg", "--wrap", "noise-random:0.5"), note="residual, noise injection"),
     Experiment("ppo_target_E1_residual_symmetry", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0,),

@@ -7,15 +7,25 @@ ICRA). The classical controller holds the equilibrium once the state is near it;
 learn what the linear controller cannot do, such as steering chaotic states into its basin. An untrained
 agent (actions near 0) starts as the baseline.
 
+A residual that is not zero at the equilibrium moves the closed loop's fixed point: LQG plus a constant
+correction holds a forced state near the target, not the target (seen with E3: the trained correction at
+E3's sensor readings was (0.05, 0.52, -0.73, 0.05), and every episode settled 0.14 from E3).
+:class:`AnchoredResidualPolicy` (``--residual-anchor``) removes that by construction: its mean action is
+pi(o) - pi(o*), with o* the observation at which the baseline is at rest (the equilibrium's sensor
+readings), so the equilibrium stays a fixed point of baseline + residual whatever the network learns.
+
 :class:`VecResidualControl` does this inside the SB3 training stack (``--residual lqg``), and
 :func:`residual_policy` rebuilds the same composite policy for evaluation from the run folder.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
+import torch
+from stable_baselines3.common.distributions import DiagGaussianDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 
@@ -67,6 +77,56 @@ def residual_policy(act: Callable[[np.ndarray], np.ndarray], controller: Callabl
     return composite
 
 
+def rest_observation(controller: Any) -> np.ndarray:
+    """The observation at which a linear baseline's action is zero: its equilibrium's sensor readings (LQG) or state (LQR).
+
+    :raises ValueError: for a controller without a fixed set point in observation space (MPC).
+    """
+    model = getattr(controller, "model", None)
+    from chaoscontrol.baselines.linear_control import LQGController, LQRController
+
+    if isinstance(controller, LQGController):
+        return np.asarray(model.y_star, dtype=np.float64)
+    if isinstance(controller, LQRController):
+        return np.asarray(model.u_star, dtype=np.float64)
+    raise ValueError(f"residual_anchor needs a linear baseline (lqr, lqg) with a rest observation, got {type(controller).__name__}")
+
+
+class AnchoredResidualPolicy(ActorCriticPolicy):
+    """Gaussian actor-critic policy whose mean action is exactly zero at an anchor observation o*.
+
+    mean(o) = mu(o) - mu(o*), with mu the usual MLP head; the log-std, the critic and the PPO update are
+    SB3's. Used for residual RL (module docstring) with o* the baseline's rest observation, so that the
+    equilibrium the baseline stabilises stays a fixed point of the composite controller.
+
+    :param anchor_obs: o*, a flat list or array with the observation space's shape (stored in the policy's
+        state dict and in its constructor keywords, so saved models reload with it).
+    """
+
+    def __init__(self, *args: Any, anchor_obs: Sequence[float], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.action_dist, DiagGaussianDistribution):
+            raise ValueError(f"AnchoredResidualPolicy needs a Gaussian action distribution without gSDE (use_sde: false), "
+                             f"got {type(self.action_dist).__name__}")
+        anchor = np.asarray(anchor_obs, dtype=np.float32)
+        if anchor.shape != self.observation_space.shape or not np.all(np.isfinite(anchor)):
+            raise ValueError(f"anchor_obs must be finite with the observation shape {self.observation_space.shape}, "
+                             f"got shape {anchor.shape}")
+        self.anchor_list = [float(x) for x in anchor.ravel()]
+        self.register_buffer("anchor_obs", torch.as_tensor(anchor).reshape(1, *anchor.shape))
+
+    def anchor_mean(self) -> torch.Tensor:
+        """mu(o*), (1, n_act)."""
+        features = BasePolicy.extract_features(self, self.anchor_obs, self.pi_features_extractor)
+        return self.action_net(self.mlp_extractor.forward_actor(features))
+
+    def _get_action_dist_from_latent(self, latent_pi: torch.Tensor):
+        return self.action_dist.proba_distribution(self.action_net(latent_pi) - self.anchor_mean(), self.log_std)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        return {**super()._get_constructor_parameters(), "anchor_obs": self.anchor_list}
+
+
 class BaselineProbe:
     """Looks like a KS vector env to :func:`chaoscontrol.baselines.make_baseline`: the template and the spaces."""
 
@@ -88,4 +148,4 @@ class BaselineProbe:
         return self
 
 
-__all__ = ["BaselineProbe", "VecResidualControl", "reset_controller_rows", "residual_policy"]
+__all__ = ["AnchoredResidualPolicy", "BaselineProbe", "rest_observation", "VecResidualControl", "reset_controller_rows", "residual_policy"]

@@ -26,7 +26,7 @@ import math
 import re
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,8 @@ from chaoscontrol.validation import check_int
 
 #: Args that must agree between a run and its resumption.
 RESUME_KEYS = ("algo", "env_id", "env_kwargs", "surrogate", "wrappers", "seed", "config", "hyperparams", "max_episode_steps",
-               "symmetry_reduced", "symmetry_augment", "adversarial_eps", "adversarial_fraction", "adversarial_attack", "residual")
+               "symmetry_reduced", "symmetry_augment", "adversarial_eps", "adversarial_fraction", "adversarial_attack", "residual",
+               "residual_anchor")
 OFF_POLICY = ("sac", "td3", "ddpg")
 EVAL_SEED_OFFSET = 1_000_000
 
@@ -100,6 +101,10 @@ class AgentTrainArgs:
     residual: str | None = None
     """Residual RL: a baseline spec (``lqg``, ``lqr``...) whose actions are added to the agent's
     (:mod:`chaoscontrol.agents.residual`); the saved policy is evaluated with the same baseline."""
+    residual_anchor: bool = False
+    """With ``residual``: the agent's mean action is pi(o) - pi(o*), zero at the baseline's rest observation o*
+    (:class:`~chaoscontrol.agents.residual.AnchoredResidualPolicy`), so the equilibrium stays a fixed point.
+    PPO only, without ``normalize``, gSDE or ``symmetry_reduced``."""
 
     def __post_init__(self) -> None:
         from chaoscontrol.envs.registration import ENV_SPECS
@@ -136,10 +141,30 @@ class AgentTrainArgs:
 
             if parse_baseline(self.residual) is None:
                 raise ValueError(f"residual must be a baseline spec (lqr, lqg, mpc[:JSON]), got {self.residual!r}")
+        if self.residual_anchor:
+            self._check_anchor()
         if self.surrogate is not None and not Path(self.surrogate).is_file():
             raise ValueError(f"surrogate checkpoint {self.surrogate!r} does not exist")
         self.resolved_hyperparams()  # unknown keys, bad values: fail here
         self._probe_env()
+
+    def _check_anchor(self) -> None:
+        why = []
+        if self.residual is None:
+            why.append("it anchors a residual: give residual (--residual lqg)")
+        if self.algo != "ppo":
+            why.append(f"it is a PPO policy, got algo {self.algo!r}")
+        if self.symmetry_reduced:
+            why.append("the anchor would have to move with the symmetry frame: drop symmetry_reduced")
+        hp = self.resolved_hyperparams()
+        if hp.normalize:
+            why.append("the anchor would move with the normalisation statistics: set normalize: false")
+        if hp.algo_kwargs.get("policy", "MlpPolicy") != "MlpPolicy":
+            why.append(f"it replaces the MLP policy, got policy {hp.algo_kwargs['policy']!r}")
+        if hp.algo_kwargs.get("use_sde"):
+            why.append("it needs a Gaussian policy without gSDE: set use_sde: false")
+        if why:
+            raise ValueError("residual_anchor: " + "; ".join(why))
 
     def resolved_hyperparams(self) -> Hyperparams:
         return load_hyperparams(self.algo, self.env_id, self.config, self.hyperparams)
@@ -183,6 +208,10 @@ class AgentTrainArgs:
 
         return {"eps": self.adversarial_eps * _sensor_scale(KSControlEnv(**self.env_kwargs), True),
                 "fraction": self.adversarial_fraction, "attack": self.adversarial_attack}
+
+
+#: Defaults of the arguments, for runs whose config.json predates an argument (it resumes with the default).
+_DEFAULTS = {f.name: f.default for f in fields(AgentTrainArgs) if f.default is not MISSING}
 
 
 def _checkpoints(folder: Path) -> list[int]:
@@ -359,7 +388,7 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
             raise ValueError(f"cannot resume: {str(out / 'config.json')!r} does not exist")
         previous = json.loads((out / "config.json").read_text())["args"]
         now = json.loads(json.dumps(asdict(args)))
-        diffs = [k for k in RESUME_KEYS if previous.get(k) != now.get(k)]
+        diffs = [k for k in RESUME_KEYS if previous.get(k, _DEFAULTS.get(k)) != now.get(k)]
         if diffs:
             raise ValueError(f"cannot resume {str(out)!r} with other arguments: {diffs} differ")
         if not _checkpoints(ckpt_dir):
@@ -398,8 +427,14 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
             from chaoscontrol.agents.robust_training import SymmetryAugmentedReplayBuffer
 
             extra = {"replay_buffer_class": SymmetryAugmentedReplayBuffer, "replay_buffer_kwargs": {"symmetry": args.symmetry()}}
-        model = cls(env=venv, seed=args.seed, device="cpu", tensorboard_log=str(out / "tb"), verbose=0,
-                    **hp.constructor_kwargs(n_actions), **extra)
+        kwargs = hp.constructor_kwargs(n_actions)
+        if args.residual_anchor:
+            from chaoscontrol.agents.residual import AnchoredResidualPolicy, VecResidualControl, rest_observation
+
+            anchor = rest_observation(find_wrapper(venv, VecResidualControl).controller)
+            kwargs["policy"] = AnchoredResidualPolicy
+            kwargs["policy_kwargs"] = {**kwargs.get("policy_kwargs", {}), "anchor_obs": [float(x) for x in anchor]}
+        model = cls(env=venv, seed=args.seed, device="cpu", tensorboard_log=str(out / "tb"), verbose=0, **kwargs, **extra)
     adversary = find_wrapper(venv, VecAdversarialTraining)
     if adversary is not None:
         adversary.attach(model)
