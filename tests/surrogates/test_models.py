@@ -226,3 +226,25 @@ def test_build_model_rejects_bad_shapes_and_scale():
     with pytest.raises(ValueError, match="u_scale"):
         build_model(cfg, SHAPES, math.nan)
     assert isinstance(NODEConfig(), NODEConfig) and isinstance(ConvConfig(), ConvConfig)
+
+
+@pytest.mark.parametrize("depth, kernel_size", [(0, 5), (1, 5), (2, 3), (1, 4)])
+def test_periodic_conv_net_fused_forward_is_net_plus_skip(depth, kernel_size):
+    """The fused forward (one pad per input, output layer and skip in one conv) is the modules' own map, gradients too."""
+    from chaoscontrol.surrogates.base import PeriodicConvNet
+
+    torch.manual_seed(depth + kernel_size)
+    net = PeriodicConvNet(3, 8, depth, kernel_size)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape))  # the output layers start at zero: give every weight a value
+    x = torch.randn(4, 3, 32, requires_grad=True)
+    reference = (net.net(x) + net.skip(x))[:, 0]
+    fused = net(x)
+    torch.testing.assert_close(fused, reference, rtol=1e-5, atol=1e-5)
+    g_ref = torch.autograd.grad(reference.square().sum(), [x, *net.parameters()])
+    g_fused = torch.autograd.grad(fused.square().sum(), [x, *net.parameters()])
+    for a, b in zip(g_fused, g_ref):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    # shift equivariance survives the fusion
+    torch.testing.assert_close(net(torch.roll(x, 5, dims=-1)), torch.roll(fused, 5, dims=-1), rtol=1e-5, atol=1e-5)
