@@ -79,6 +79,11 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                extra=("--residual", "lqg", "--residual-anchor"), note="anchored PPO correction added to LQG about E2"),
     Experiment("ppo_target_E3_anchored", "ppo", {"objective": "target", "target": "E3"}, timesteps=1_000_000,
                extra=("--residual", "lqg", "--residual-anchor"), note="anchored PPO correction added to LQG about E3"),
+    # 2M steps; the published runs continued the 1M runs above (chaoscontrol train --resume --timesteps 2000000 on copies)
+    Experiment("ppo_target_E1_anchored_2M", "ppo", {"objective": "target", "target": "E1"}, timesteps=2_000_000,
+               extra=("--residual", "lqg", "--residual-anchor"), note="anchored residual about E1, 2M steps"),
+    Experiment("ppo_target_E3_anchored_2M", "ppo", {"objective": "target", "target": "E3"}, timesteps=2_000_000,
+               extra=("--residual", "lqg", "--residual-anchor"), note="anchored residual about E3, 2M steps"),
     Experiment("ppo_target_E1_residual_noise", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0,),
                extra=("--residual", "lqg", "--wrap", "noise-random:0.5"), note="residual, noise injection"),
     Experiment("ppo_target_E1_residual_symmetry", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0,),
