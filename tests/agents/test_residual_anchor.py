@@ -19,6 +19,7 @@ from stable_baselines3 import PPO
 from chaoscontrol import cli
 from chaoscontrol.agents.env_stack import find_wrapper, make_vec_env
 from chaoscontrol.agents.policies import load_agent
+from chaoscontrol.agents.robustness import make_policy
 from chaoscontrol.agents.residual import AnchoredResidualPolicy, VecResidualControl, residual_policy, rest_observation
 from chaoscontrol.agents.training import train_agent
 from chaoscontrol.baselines import make_baseline
@@ -103,7 +104,10 @@ def test_anchored_run_saves_reloads_and_resumes_with_its_anchor(tmp_path):
     anchor = model.policy.anchor_obs.numpy()
     np.testing.assert_allclose(anchor[0], KSControlEnv(**E3).observe_states(KSControlEnv(**E3).target, clip=False), atol=1e-6)
     np.testing.assert_allclose(model.predict(anchor, deterministic=True)[0], 0.0, atol=1e-6)
-    np.testing.assert_allclose(act(anchor), 0.0, atol=1e-6)  # LQG at rest + anchored residual
+    np.testing.assert_allclose(act(anchor), 0.0, atol=1e-6)
+    composite, _ = make_policy(str(out / "model.zip"), KSControlVectorEnv(num_envs=1, **E3), seed=0)
+    np.testing.assert_allclose(composite(anchor), 0.0, atol=1e-6)  # LQG at rest + anchored residual
+    assert np.abs(composite(anchor + 0.3)).max() > 1e-3  # and acting away from it
     longer = targs(out, env_kwargs={**E3, **ENV_KWARGS}, residual="lqg", residual_anchor=True, hyperparams=hp, timesteps=320)
     train_agent(longer, resume=True)
     _, resumed = load_agent(out / "model.zip")
