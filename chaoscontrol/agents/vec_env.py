@@ -136,12 +136,16 @@ class KSVecEnv(VecEnv):
         return indices
 
 
+_NOT_PER_ENV = ("reset", "final_obs", "final_info")
+
+
 def _info_dicts(info_arrays: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
     """Gymnasium vector info (dict of arrays with ``_key`` masks) to SB3's list of per-env dicts."""
-    keys = [k for k in info_arrays if not k.startswith("_") and k not in ("reset", "final_obs", "final_info")]
-    columns = [np.asarray(info_arrays[k]).tolist() for k in keys]
-    masks = [info_arrays.get(f"_{k}") for k in keys]
-    if all(m is None or m.all() for m in masks):  # the common case: every env has every key
+    keys = [k for k in info_arrays if k[:1] != "_" and k not in _NOT_PER_ENV]
+    columns = [(v if isinstance(v := info_arrays[k], np.ndarray) else np.asarray(v)).tolist() for k in keys]
+    masks = [info_arrays.get("_" + k) for k in keys]
+    present = [m for m in masks if m is not None]
+    if not present or np.logical_and.reduce(present, axis=None):  # the common case: every env has every key (one reduction)
         return [dict(zip(keys, row)) for row in zip(*columns)] if keys else [{} for _ in range(num_envs)]
     out: list[dict[str, Any]] = [{} for _ in range(num_envs)]
     for key, column, mask in zip(keys, columns, masks):
