@@ -68,9 +68,9 @@ EXPERIMENTS: tuple[Experiment, ...] = (
     # residual RL on the LQG baseline for the target task
     Experiment("ppo_target_E1_residual", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000, seeds=(0, 1, 2),
                extra=("--residual", "lqg"), note="PPO correction added to LQG (8 sensors)"),
-    Experiment("ppo_target_E2_residual", "ppo", {"objective": "target", "target": "E2"}, timesteps=1_000_000, seeds=(0,),
+    Experiment("ppo_target_E2_residual", "ppo", {"objective": "target", "target": "E2"}, timesteps=1_000_000, seeds=(0, 1, 2),
                extra=("--residual", "lqg"), note="PPO correction added to LQG about E2"),
-    Experiment("ppo_target_E3_residual", "ppo", {"objective": "target", "target": "E3"}, timesteps=1_000_000, seeds=(0,),
+    Experiment("ppo_target_E3_residual", "ppo", {"objective": "target", "target": "E3"}, timesteps=1_000_000, seeds=(0, 1, 2),
                extra=("--residual", "lqg"), note="PPO correction added to LQG about E3"),
     # the same with the residual anchored at the equilibrium (zero correction at its sensor readings)
     Experiment("ppo_target_E1_anchored", "ppo", {"objective": "target", "target": "E1"}, timesteps=1_000_000,
