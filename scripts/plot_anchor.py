@@ -18,8 +18,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def distances(model: Path, target: str, episodes: int, steps: int) -> np.ndarray:
-    """(episodes, steps + 1) rms distances to the target under the agent of ``model`` (a run's ``model.zip``)."""
+def distances(model: Path, target: str, episodes: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Times (steps + 1,) and rms distances to the target (episodes, steps + 1) under the agent of ``model`` (a run's ``model.zip``)."""
     from chaoscontrol.agents.robustness import make_policy
     from chaoscontrol.envs.ks_vector import KSControlVectorEnv
     from chaoscontrol.solvers.diagnostics import rms_distance_rows
@@ -32,8 +32,9 @@ def distances(model: Path, target: str, episodes: int, steps: int) -> np.ndarray
     for _ in range(steps):
         obs, *_ = env.step(np.asarray(act(obs), dtype=np.float32))
         out.append(rms_distance_rows(env.u, env.template.target))
+    interval = env.template.frame_skip * env.template.config.dt  # time of one control step
     env.close()
-    return np.array(out).T
+    return np.arange(steps + 1) * interval, np.array(out).T
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,9 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             p.error(f"{name}: {path} does not exist; train it with scripts/reproduce.py first")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    t = np.arange(args.steps + 1) * 0.25
     for ax, (name, path) in zip(axes, agents.items()):
-        d = distances(path, args.target, args.episodes, args.steps)
+        t, d = distances(path, args.target, args.episodes, args.steps)
         for row in d:
             ax.semilogy(t, np.maximum(row, 1e-8), lw=0.8)
         ax.axhline(0.1, color="k", ls="--", lw=0.8, label="success threshold 0.1")

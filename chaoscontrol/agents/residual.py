@@ -82,13 +82,12 @@ def rest_observation(controller: Any) -> np.ndarray:
 
     :raises ValueError: for a controller without a fixed set point in observation space (MPC).
     """
-    model = getattr(controller, "model", None)
     from chaoscontrol.baselines.linear_control import LQGController, LQRController
 
     if isinstance(controller, LQGController):
-        return np.asarray(model.y_star, dtype=np.float64)
+        return np.asarray(controller.model.y_star, dtype=np.float64)
     if isinstance(controller, LQRController):
-        return np.asarray(model.u_star, dtype=np.float64)
+        return np.asarray(controller.model.u_star, dtype=np.float64)
     raise ValueError(f"residual_anchor needs a linear baseline (lqr, lqg) with a rest observation, got {type(controller).__name__}")
 
 
@@ -96,7 +95,8 @@ class AnchoredResidualPolicy(ActorCriticPolicy):
     """Gaussian actor-critic policy whose mean action is exactly zero at an anchor observation o*.
 
     mean(o) = mu(o) - mu(o*), with mu the usual MLP head; the log-std, the critic and the PPO update are
-    SB3's. Used for residual RL (module docstring) with o* the baseline's rest observation, so that the
+    SB3's. mu(o*) is recomputed at every call (one extra 1-row actor pass), since the weights change with
+    every gradient step. Used for residual RL (module docstring) with o* the baseline's rest observation, so that the
     equilibrium the baseline stabilises stays a fixed point of the composite controller.
 
     :param anchor_obs: o*, a flat list or array with the observation space's shape (stored in the policy's
@@ -112,7 +112,6 @@ class AnchoredResidualPolicy(ActorCriticPolicy):
         if anchor.shape != self.observation_space.shape or not np.all(np.isfinite(anchor)):
             raise ValueError(f"anchor_obs must be finite with the observation shape {self.observation_space.shape}, "
                              f"got shape {anchor.shape}")
-        self.anchor_list = [float(x) for x in anchor.ravel()]
         self.register_buffer("anchor_obs", torch.as_tensor(anchor).reshape(1, *anchor.shape))
 
     def anchor_mean(self) -> torch.Tensor:
@@ -124,7 +123,7 @@ class AnchoredResidualPolicy(ActorCriticPolicy):
         return self.action_dist.proba_distribution(self.action_net(latent_pi) - self.anchor_mean(), self.log_std)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
-        return {**super()._get_constructor_parameters(), "anchor_obs": self.anchor_list}
+        return {**super()._get_constructor_parameters(), "anchor_obs": self.anchor_obs.reshape(-1).tolist()}
 
 
 class BaselineProbe:

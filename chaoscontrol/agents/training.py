@@ -141,14 +141,15 @@ class AgentTrainArgs:
 
             if parse_baseline(self.residual) is None:
                 raise ValueError(f"residual must be a baseline spec (lqr, lqg, mpc[:JSON]), got {self.residual!r}")
-        if self.residual_anchor:
-            self._check_anchor()
         if self.surrogate is not None and not Path(self.surrogate).is_file():
             raise ValueError(f"surrogate checkpoint {self.surrogate!r} does not exist")
-        self.resolved_hyperparams()  # unknown keys, bad values: fail here
+        hp = self.resolved_hyperparams()  # unknown keys, bad values: fail here
+        if self.residual_anchor:
+            self._check_anchor(hp)
         self._probe_env()
 
-    def _check_anchor(self) -> None:
+    def _check_anchor(self, hp: Hyperparams) -> None:
+        """Every reason the anchored residual policy cannot be used with these arguments, in one error."""
         why = []
         if self.residual is None:
             why.append("it anchors a residual: give residual (--residual lqg)")
@@ -156,7 +157,6 @@ class AgentTrainArgs:
             why.append(f"it is a PPO policy, got algo {self.algo!r}")
         if self.symmetry_reduced:
             why.append("the anchor would have to move with the symmetry frame: drop symmetry_reduced")
-        hp = self.resolved_hyperparams()
         if hp.normalize:
             why.append("the anchor would move with the normalisation statistics: set normalize: false")
         if hp.algo_kwargs.get("policy", "MlpPolicy") != "MlpPolicy":

@@ -142,7 +142,7 @@ _NOT_PER_ENV = ("reset", "final_obs", "final_info")
 def _info_dicts(info_arrays: dict[str, Any], num_envs: int) -> list[dict[str, Any]]:
     """Gymnasium vector info (dict of arrays with ``_key`` masks) to SB3's list of per-env dicts."""
     keys = [k for k in info_arrays if k[:1] != "_" and k not in _NOT_PER_ENV]
-    columns = [(v if isinstance(v := info_arrays[k], np.ndarray) else np.asarray(v)).tolist() for k in keys]
+    columns = [np.asarray(info_arrays[k]).tolist() for k in keys]
     masks = [info_arrays.get("_" + k) for k in keys]
     present = [m for m in masks if m is not None]
     if not present or np.logical_and.reduce(present, axis=None):  # the common case: every env has every key (one reduction)

@@ -82,9 +82,12 @@ class PeriodicConvNet(nn.Module):
 
         Computed with one circular pad per layer input and a single convolution for the output layer and the
         skip (their inputs and weights concatenated): the same map with fewer small-kernel calls, which
-        dominate the cost at the env's batch sizes (about 25 % faster per call on one CPU thread).
+        dominate the cost at the env's batch sizes (1.14-1.27 times faster per model step at 16 states on one
+        thread: benchmarks/bench_conv_fusion.py). The circular padding is ``padding="same"``'s: k - 1 columns,
+        the extra one of an even kernel on the right.
         """
-        pad = self.skip._reversed_padding_repeated_twice
+        k = self.skip.kernel_size[0]
+        pad = ((k - 1) // 2, k - 1 - (k - 1) // 2)
         xp = F.pad(x, pad, mode="circular")
         h = xp
         *hidden, last = self.net
