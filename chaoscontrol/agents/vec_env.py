@@ -9,7 +9,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
-from chaoscontrol.envs.ks_vector import KSControlVectorEnv
+from chaoscontrol.surrogates.registered_envs import make_ks_control_vector_env
 
 #: Attributes that differ between envs; every other attribute is the shared configuration's.
 PER_ENV_ATTRIBUTES = ("u", "t", "episode_seeds")
@@ -39,7 +39,7 @@ class KSVecEnv(VecEnv):
     """
 
     def __init__(self, num_envs: int = 8, max_episode_steps: int | None = 400, **env_kwargs: Any) -> None:
-        self.engine = KSControlVectorEnv(
+        self.engine = make_ks_control_vector_env(
             num_envs=num_envs, max_episode_steps=max_episode_steps, autoreset_mode=AutoresetMode.DISABLED, **env_kwargs
         )
         self.template = self.engine.template

@@ -1,4 +1,10 @@
-"""Registration of the chaoscontrol environments with Gymnasium."""
+"""Registration of the chaoscontrol environments with Gymnasium.
+
+The entry points are named as strings (nothing above ``envs`` is imported
+here): they sit in :mod:`chaoscontrol.surrogates.registered_envs`, above the
+env and surrogate layers, so that ``surrogate=PATH`` can hand the env a learned
+dynamics while the env classes never import torch.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,8 @@ import gymnasium as gym
 #: Environment ids and their registration arguments.
 ENV_SPECS = {
     "KS-Control-v0": {
-        "entry_point": "chaoscontrol.envs.ks_control:KSControlEnv",
-        "vector_entry_point": "chaoscontrol.envs.ks_vector:KSControlVectorEnv",
+        "entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_env",
+        "vector_entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_vector_env",
         "max_episode_steps": 400,
     },
 }

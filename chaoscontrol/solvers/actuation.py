@@ -4,14 +4,22 @@ Actuators (Bucci et al. 2019, Proc. R. Soc. A 475, 20190351): n Gaussians
 
     psi_j(x) = exp(-d(x, x_j)^2 / (2 sigma^2)),   x_j = (2j + 1) L / (2n),
 
-with d the periodic distance and peak 1. The forcing is
-f(x) = max_forcing * sum_j a_j psi_j(x) minus its spatial mean, so that the mean
-of u is conserved. Sensors are point values of u at x_i = i L / m, read by
+with d the periodic distance and peak 1. The forcing law is
+
+    f(x) = max_forcing * sum_j clip(a_j, -1, 1) (psi_j(x) - <psi_j>),
+
+the mean removed so that the mean of u is conserved. It is written once here, in
+two forms of the same arithmetic: :func:`forcing_law` on arrays (NumPy or torch,
+grid or spectral basis) and :func:`spectral_forcing_rows` inside the Numba
+kernels. Sensors are point values of u at x_i = i L / m, read by
 trigonometric (Fourier) interpolation, which is exact at grid points.
 """
 
 from __future__ import annotations
 
+from typing import Any, Callable, Sequence
+
+import numba
 import numpy as np
 
 
@@ -60,6 +68,45 @@ def forcing_basis_spectral(shapes: np.ndarray) -> np.ndarray:
     return basis
 
 
+def mean_free_shapes(shapes: np.ndarray) -> np.ndarray:
+    """Actuator profiles with their spatial means removed, (n, N): the grid basis of :func:`forcing_law`."""
+    return shapes - shapes.mean(axis=1, keepdims=True)
+
+
+def forcing_law(actions: Any, basis: Any, max_forcing: float) -> Any:
+    """The forcing of ``actions``: ``(max_forcing * clip(a, -1, 1)) @ basis``.
+
+    One function for NumPy arrays and torch tensors (``.clip`` and ``@`` are
+    shared), on the grid (``basis`` = :func:`mean_free_shapes`, (n_act, N)) or in
+    Fourier space (``basis`` = :func:`forcing_basis_spectral`, (n_act, M)).
+
+    :param actions: actuations, (..., n_act); clipped to [-1, 1].
+    :param basis: mean-free actuator profiles, (n_act, ...).
+    :param max_forcing: amplitude multiplying the clipped actions.
+    :return: forcing fields, (..., N) or (..., M).
+    """
+    return (max_forcing * actions.clip(-1.0, 1.0)) @ basis
+
+
+@numba.njit(cache=True)
+def spectral_forcing_rows(actions: np.ndarray, basis: np.ndarray, max_forcing: float, fhat_out: np.ndarray) -> None:
+    """:func:`forcing_law` in Fourier space inside Numba: ``fhat_out[r] = sum_j max_forcing clip(a_rj) basis_j``.
+
+    :param actions: finite actuations, float64 (R, n_act).
+    :param basis: :func:`forcing_basis_spectral`, complex128 (n_act, M).
+    :param max_forcing: forcing amplitude.
+    :param fhat_out: receives the spectral forcing of each row, complex128 (R, M) (overwritten).
+    """
+    rows, m_modes = fhat_out.shape
+    for r in range(rows):
+        for m in range(m_modes):
+            fhat_out[r, m] = 0.0
+        for j in range(actions.shape[1]):
+            aj = max_forcing * min(1.0, max(-1.0, actions[r, j]))
+            for m in range(m_modes):
+                fhat_out[r, m] += aj * basis[j, m]
+
+
 def fourier_interpolation_matrix(N: int, L: float, points: np.ndarray) -> np.ndarray:
     """Matrix W with (W @ u)_i the trigonometric interpolant of grid values u at ``points``.
 
@@ -79,3 +126,38 @@ def fourier_interpolation_matrix(N: int, L: float, points: np.ndarray) -> np.nda
     phase = np.exp(1j * 2.0 * np.pi / L * np.outer(points, m))  # (p, M)
     dft = np.exp(-2j * np.pi * np.outer(m, np.arange(N)) / N)  # (M, N)
     return np.real((phase * weights) @ dft) / N
+
+
+def resolve_positions(
+    name: str, spec: int | Sequence[float], L: float, N: int, evenly_spaced: Callable[[float, int], np.ndarray]
+) -> np.ndarray:
+    """Positions in [0, L) from a count (``evenly_spaced(L, n)``) or an explicit sequence.
+
+    :param name: the argument's name, for the error message (``"actuators"``, ``"sensors"``).
+    :param spec: a count in 1..N, or a 1-D sequence of 1..N positions in [0, L).
+    :raises ValueError: naming ``name`` for anything else.
+    """
+    if isinstance(spec, bool):
+        raise ValueError(f"{name} must be a count in 1..N or a sequence of positions in [0, L), got {spec!r}")
+    if isinstance(spec, (int, np.integer)):
+        if not 1 <= spec <= N:
+            raise ValueError(f"{name} must be a count in 1..N={N}, got {spec}")
+        return evenly_spaced(float(L), int(spec))
+    try:
+        pos = np.array(spec, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a count in 1..N or a sequence of positions in [0, L), got {spec!r}") from exc
+    if pos.ndim != 1 or not 1 <= pos.size <= N:
+        raise ValueError(f"{name} positions must be a 1-D sequence of 1..N={N} values, got shape {pos.shape}")
+    if not np.all(np.isfinite(pos)) or np.any(pos < 0) or np.any(pos >= L):
+        raise ValueError(f"{name} positions must lie in [0, L={L}), got {pos.tolist()}")
+    return pos
+
+
+def grid_indices(points: np.ndarray, L: float, N: int) -> np.ndarray | None:
+    """Grid indices of ``points`` if they all lie on grid points x_j = j L / N, else None."""
+    idx = points * N / L
+    rounded = np.rint(idx)
+    if np.all(np.abs(idx - rounded) < 1e-9):
+        return rounded.astype(np.int64) % N
+    return None

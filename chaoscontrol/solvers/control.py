@@ -1,8 +1,9 @@
 """One control interval of actuated KS: forcing from actions, ETDRK4 steps, read-out.
 
 A control interval holds the actuation a (one value per actuator) constant,
+with the forcing law of :mod:`chaoscontrol.solvers.actuation`
 
-    f(x) = max_forcing * sum_j a_j psi_j(x) - mean,
+    f(x) = max_forcing * sum_j clip(a_j) psi_j(x) - mean,
 
 advances the spectral state by ``n_steps`` ETDRK4 steps
 (:func:`chaoscontrol.solvers.ks.ks_etdrk4_steps`), writes the new grid state,
@@ -21,6 +22,7 @@ import numba
 import numpy as np
 from rocket_fft import c2r
 
+from chaoscontrol.solvers.actuation import spectral_forcing_rows
 from chaoscontrol.solvers.diagnostics import ks_energy_budget
 from chaoscontrol.solvers.ks import block_rows, ks_etdrk4_steps_rows
 
@@ -56,12 +58,8 @@ def ks_control_rows(
     """
     rows, m_modes = v.shape
     n = u_out.shape[1]
-    fhat = np.zeros((rows, m_modes), dtype=np.complex128)
-    for r in range(rows):
-        for j in range(actions.shape[1]):
-            aj = max_forcing * min(1.0, max(-1.0, actions[r, j]))
-            for m in range(m_modes):
-                fhat[r, m] += aj * forcing_basis[j, m]
+    fhat = np.empty((rows, m_modes), dtype=np.complex128)
+    spectral_forcing_rows(actions, forcing_basis, max_forcing, fhat)
     ks_etdrk4_steps_rows(v, fhat, coeffs, n_steps)
     axes = np.array([0, 1], dtype=np.int64)
     if rows == 1:

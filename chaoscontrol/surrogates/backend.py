@@ -1,7 +1,9 @@
-"""A trained surrogate as the dynamics of `KS-Control-v0` (single and batched).
+"""A trained surrogate as a :class:`~chaoscontrol.solvers.dynamics.Dynamics` of `KS-Control-v0`.
 
-``gym.make("KS-Control-v0", surrogate="runs/node/model.pt")`` replaces the
-Numba solver by the surrogate for every control interval; observations,
+``gym.make("KS-Control-v0", surrogate="runs/node/model.pt")`` (through
+:mod:`chaoscontrol.surrogates.registered_envs`) hands the env a
+:class:`SurrogateDynamics` in place of the Numba solver for every control
+interval; random resets still come from the true KS dynamics. Observations,
 rewards, info, wrappers and spaces are the env's own, computed from the
 surrogate's state. The checkpoint must come from the same dynamics
 configuration (L, N, dt, frame_skip, actuators, width, max_forcing): otherwise
@@ -18,33 +20,47 @@ for the whole batch, which is solved together).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from chaoscontrol.solvers.actuation import spectral_forcing_rows
 from chaoscontrol.solvers.diagnostics import ks_energy_budget
+from chaoscontrol.solvers.ks_dynamics import KSDynamics
 from chaoscontrol.surrogates.base import Surrogate
 from chaoscontrol.surrogates.train import load_surrogate
 
 
 class SurrogateDynamics:
-    """Advances grid states (B, N) over one control interval with a surrogate, in float64 in and out.
+    """A full-state surrogate advancing grid states over one control interval (the Dynamics protocol).
+
+    States are the true dynamics' (rfft coefficients), so that resets,
+    ``u0`` and the reset diagnostics are the solver's; :meth:`advance` feeds
+    the grid fields to the model in float32 and writes its float64 output
+    back to both arrays.
 
     :param path: checkpoint written by ``chaoscontrol surrogate train``.
-    :param env_config: the env's ``config_dict()``; the checkpoint must match its dynamics keys.
+    :param truth: the KS dynamics of the env's keywords; the checkpoint must match its configuration.
     """
 
-    def __init__(self, path: str, env_config: dict[str, Any]) -> None:
+    def __init__(self, path: str, truth: KSDynamics) -> None:
         self.path = str(path)
-        self.model, self.env_config = load_surrogate(path, expect_env_config=env_config)
+        self.truth = truth
+        self.model, self.env_config = load_surrogate(path, expect_env_config=truth.config_dict())
         if not isinstance(self.model, Surrogate):
             raise ValueError(
                 f"surrogate checkpoint {self.path!r} is a {self.model.config.family!r} model, which predicts sensor readings, "
                 "not the state; the env needs a full-state family (e.g. spectral, corrected, node)"
             )
+        self._copy_shape_attributes()
         self.converged: bool | None = None
         self._check_solver()
+
+    def _copy_shape_attributes(self) -> None:
+        t = self.truth
+        self.state_shape, self.state_dtype, self.field_shape = t.state_shape, t.state_dtype, t.field_shape
+        self.n_actions, self.control_dt, self.diagnostic_names = t.n_actions, t.control_dt, t.diagnostic_names
 
     def _check_solver(self) -> None:
         """An implicit (``deq``) model must converge on a typical state within its iteration budget, or it is refused."""
@@ -62,12 +78,40 @@ class SurrogateDynamics:
             )
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "env_config": self.env_config}
+        return {"path": self.path, "truth": self.truth}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.path = state["path"]
-        self.model, self.env_config = load_surrogate(self.path, expect_env_config=state["env_config"])
+        self.truth = state["truth"]
+        self.model, self.env_config = load_surrogate(self.path, expect_env_config=self.truth.config_dict())
+        self._copy_shape_attributes()
         self.converged = None
+
+    # ------------------------------------------------------------------ the protocol
+
+    def random_states(self, rngs: Sequence[np.random.Generator]) -> np.ndarray:
+        """The true dynamics' random starts (on the true attractor)."""
+        return self.truth.random_states(rngs)
+
+    def states_from_fields(self, fields: np.ndarray) -> np.ndarray:
+        return self.truth.states_from_fields(fields)
+
+    def fields_from_states(self, states: np.ndarray) -> np.ndarray:
+        return self.truth.fields_from_states(states)
+
+    def unforced_diagnostics(self, states: np.ndarray) -> np.ndarray:
+        return self.truth.unforced_diagnostics(states)
+
+    def forcing_fields(self, actions: np.ndarray) -> np.ndarray:
+        return self.truth.forcing_fields(actions)
+
+    def config_dict(self) -> dict[str, Any]:
+        """The true dynamics' configuration (the checkpoint was checked against it)."""
+        return self.truth.config_dict()
+
+    def step_info(self) -> dict[str, bool]:
+        """``{"surrogate_converged": ...}`` after a step of an implicit model, else nothing."""
+        return {} if self.converged is None else {"surrogate_converged": self.converged}
 
     def advance_model(self, u: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """The model's next states (float64); sets ``converged`` for implicit models (None for explicit ones)."""
@@ -77,26 +121,31 @@ class SurrogateDynamics:
             self.converged = bool(self.model.last_residual <= self.model.config.tol)
         return out.double().numpy()
 
-    def advance(
-        self, u: np.ndarray, actions: np.ndarray, forcing_basis: np.ndarray, max_forcing: float, k: np.ndarray, diag_out: np.ndarray
-    ) -> np.ndarray:
-        """New grid states for ``u`` (B, N) under ``actions`` (B, n_act), writing (E, P, D, P_f, max|u|) to ``diag_out``.
+    def advance(self, states: np.ndarray, fields: np.ndarray, actions: np.ndarray, diag_out: np.ndarray) -> int:
+        """New fields (and their rfft states) for ``fields`` (B, N) under ``actions`` (B, n_act), in place.
 
-        Rows whose result is not finite get max|u| = inf (a blow-up); a model error marks every row so.
+        Writes (E, P, D, P_f, max|u|) to ``diag_out``. Rows whose result is not
+        finite get max|u| = inf (a blow-up); a model error marks every row so.
+
+        :return: -1, or the first row whose action is not finite (nothing changed).
         """
+        finite_rows = np.isfinite(actions).all(axis=1)
+        if not finite_rows.all():
+            return int(np.flatnonzero(~finite_rows)[0])
         try:
-            u_next = self.advance_model(u, actions)
+            u_next = self.advance_model(fields, actions)
         except Exception:  # noqa: BLE001 - a failing surrogate ends the episode, it never raises in step
-            u_next = np.full_like(u, np.nan)
-        v = np.fft.rfft(u_next, axis=-1)
-        fhat = (max_forcing * np.clip(actions, -1.0, 1.0)) @ forcing_basis
-        for i in range(u.shape[0]):
-            finite = bool(np.all(np.isfinite(u_next[i])))
-            if finite:
-                diag_out[i, :4] = ks_energy_budget(v[i], fhat[i], k)
+            u_next = np.full_like(fields, np.nan)
+        fields[:] = u_next
+        states[:] = np.fft.rfft(u_next, axis=-1)
+        fhat = np.empty_like(states)
+        spectral_forcing_rows(actions, self.truth.forcing_basis, self.truth.max_forcing, fhat)
+        k = self.truth.k
+        for i in range(fields.shape[0]):
+            if bool(np.all(np.isfinite(u_next[i]))):
+                diag_out[i, :4] = ks_energy_budget(states[i], fhat[i], k)
                 diag_out[i, 4] = float(np.max(np.abs(u_next[i])))
             else:
                 diag_out[i, :4] = math.nan
                 diag_out[i, 4] = math.inf
-        return u_next
-
+        return -1

@@ -74,6 +74,11 @@ def test_registration_in_a_fresh_interpreter():
         import chaoscontrol
         env2 = gym.make("KS-Control-v0", burn_in=0.0)
         obs, info = env2.reset(seed=0)
+        env2.step(env2.action_space.sample())
+        venv = gym.make_vec("KS-Control-v0", num_envs=2, vectorization_mode="vector_entry_point", burn_in=0.0)
+        venv.reset(seed=0)
+        import sys
+        assert "torch" not in sys.modules, "the env without a surrogate must not import torch"
         print("OK", obs.shape, env2.spec.max_episode_steps)
         """
     )
@@ -85,7 +90,8 @@ def test_registration_in_a_fresh_interpreter():
 def test_registered_spec():
     spec = gym.spec(ENV_ID)
     assert spec.max_episode_steps == 400
-    assert spec.entry_point == "chaoscontrol.envs.ks_control:KSControlEnv"
+    assert spec.entry_point == "chaoscontrol.surrogates.registered_envs:make_ks_control_env"
+    assert spec.vector_entry_point == "chaoscontrol.surrogates.registered_envs:make_ks_control_vector_env"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # re-registering would warn "Overriding environment"
         chaoscontrol.register_envs()

@@ -325,6 +325,6 @@ def test_env_steps_on_a_spectral_checkpoint(tmp_path):
         assert not term and not info["blowup"]
     assert rel_rms(sur.unwrapped.u, truth.unwrapped.u) < 1e-4  # measured 1.9e-5
     assert gym.spec("KS-Control-v0").entry_point.startswith(chaoscontrol.__name__)
-    assert type(sur.unwrapped._dynamics.model).__name__ == "SpectralSurrogate"
+    assert type(sur.unwrapped.dynamics.model).__name__ == "SpectralSurrogate"
     sur.close()
     truth.close()

@@ -11,7 +11,8 @@ import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
 
-from chaoscontrol.envs.ks_vector import INFO_KEYS, KSControlVectorEnv
+from chaoscontrol.surrogates.backend import SurrogateDynamics
+from chaoscontrol.surrogates.registered_envs import make_ks_control_vector_env
 from chaoscontrol.surrogates.dataset import DatasetSpec, generate_dataset
 from chaoscontrol.surrogates.train import train_surrogate
 
@@ -39,7 +40,7 @@ def test_spaces_info_and_initial_state_match_truth(model_path):
     a = np.full(4, 0.3, dtype=np.float32)
     obs_s, r_s, term_s, trunc_s, info_s = sur.step(a)
     obs_t, r_t, term_t, trunc_t, info_t = truth.step(a)
-    assert set(info_s) == set(info_t) == set(INFO_KEYS)
+    assert set(info_s) == set(info_t) == {"t", "energy", "production", "dissipation", "power", "blowup"}
     assert obs_s.shape == obs_t.shape and obs_s.dtype == obs_t.dtype
     assert sur.observation_space.contains(obs_s)
     assert isinstance(r_s, float) and np.isfinite(r_s)
@@ -58,7 +59,7 @@ def test_other_configuration_refused(model_path):
     with pytest.raises(ValueError, match="actuator_width"):
         gym.make("KS-Control-v0", surrogate=str(model_path), actuator_width=0.5)
     with pytest.raises(ValueError, match="actuators"):
-        KSControlVectorEnv(num_envs=2, surrogate=str(model_path), actuators=2)
+        make_ks_control_vector_env(num_envs=2, surrogate=str(model_path), actuators=2)
 
 
 def test_missing_checkpoint_refused(tmp_path):
@@ -100,7 +101,7 @@ def test_small_blowup_threshold_terminates(model_path):
 def test_model_error_is_a_blowup(model_path, monkeypatch):
     env = gym.make("KS-Control-v0", surrogate=str(model_path))
     env.reset(seed=0)
-    model = env.unwrapped._dynamics.model
+    model = env.unwrapped.dynamics.model
 
     def broken(*args, **kwargs):
         raise RuntimeError("kaboom")
@@ -119,7 +120,7 @@ def test_nonfinite_action_raises_value_error(model_path):
 
 def test_batched_matches_sync_vector_of_single_envs(model_path):
     n = 3
-    batched = KSControlVectorEnv(num_envs=n, surrogate=str(model_path), max_episode_steps=5)
+    batched = make_ks_control_vector_env(num_envs=n, surrogate=str(model_path), max_episode_steps=5)
     sync = gym.vector.SyncVectorEnv(
         [lambda: gym.make("KS-Control-v0", surrogate=str(model_path), max_episode_steps=5) for _ in range(n)]
     )
@@ -136,7 +137,7 @@ def test_batched_matches_sync_vector_of_single_envs(model_path):
         np.testing.assert_array_equal(tb, ts)
         np.testing.assert_array_equal(trb, trs)
         np.testing.assert_allclose(ib["energy"], is_["energy"], rtol=1e-5, atol=1e-6)
-    assert batched.template._dynamics is not None
+    assert isinstance(batched.dynamics, SurrogateDynamics) and batched.template.dynamics is batched.dynamics
     sync.close()
 
 
@@ -145,7 +146,7 @@ def test_pickle_round_trip(model_path):
     env.reset(seed=5)
     env.step(np.full(4, 0.5, dtype=np.float32))
     clone = pickle.loads(pickle.dumps(env))
-    assert clone._dynamics is not None and clone._dynamics is not env._dynamics
+    assert isinstance(clone.dynamics, SurrogateDynamics) and clone.dynamics is not env.dynamics
     np.testing.assert_array_equal(clone.u, env.u)
     a = np.array([0.1, -0.2, 0.3, -0.4], dtype=np.float32)
     o1, r1, *_ = env.step(a)
@@ -195,11 +196,11 @@ def test_implicit_surrogate_reports_convergence_in_info(tmp_path):
     env.reset(seed=0)
     _, _, _, _, info = env.step(np.zeros(4, dtype=np.float32))
     assert info["surrogate_converged"] is True
-    dyn = env.unwrapped._dynamics
+    dyn = env.unwrapped.dynamics
     dyn.model.config = dataclasses.replace(dyn.model.config, max_iter=1, tol=1e-14)  # an impossible budget at run time
     _, _, _, _, info = env.step(np.full(4, 0.5, dtype=np.float32))
     assert info["surrogate_converged"] is False
-    venv = KSControlVectorEnv(num_envs=3, surrogate=str(path), burn_in=5.0)
+    venv = make_ks_control_vector_env(num_envs=3, surrogate=str(path), burn_in=5.0)
     venv.reset(seed=0)
     _, _, _, _, infos = venv.step(np.zeros((3, 4)))
     assert infos["surrogate_converged"].tolist() == [True, True, True]

@@ -1,0 +1,177 @@
+"""The env core: one Gymnasium env over any :class:`~chaoscontrol.solvers.dynamics.Dynamics`.
+
+:class:`ControlEnv` owns the episode: seeding, resets (random starts from the
+dynamics, or a given field ``u0``), time, observation (an observer of
+:mod:`chaoscontrol.envs.observation`), reward (an objective of
+:mod:`chaoscontrol.envs.objectives`), blow-up termination and the ``info``
+dict. The physics is the dynamics object's: the env never imports torch or
+anything above ``envs``, and a learned surrogate is just another dynamics.
+
+A system's env is a subclass that parses its keywords into (dynamics,
+observer, objective) and adds what only it has (rendering, named targets):
+:class:`chaoscontrol.envs.ks_control.KSControlEnv` is the worked example, and
+its docstring is the spec of the contract every env here follows:
+
+- ``step`` advances one control interval; actions outside [-1, 1] are clipped
+  by the dynamics, NaN/inf or a wrong shape raise ``ValueError``;
+- ``terminated`` only on a blow-up (non-finite state or max|field| above
+  ``blowup_threshold``; reward ``-blowup_penalty``, ``info["blowup"] = True``);
+  truncation is the TimeLimit's (never ``terminated``);
+- ``info`` holds ``t``, the dynamics' ``diagnostic_names``, ``blowup`` and the
+  objective's ``info_key`` (if any), plus the dynamics' ``step_info()`` (if any);
+- ``reset(seed=s, options={"u0": field})``; the generator is ``self.np_random``.
+
+The batched twin is :class:`chaoscontrol.envs.vector_core.ControlVectorEnv`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from chaoscontrol.solvers.dynamics import Dynamics
+from chaoscontrol.validation import check_non_negative, check_positive
+
+
+class ControlEnv(gym.Env):
+    """A Gymnasium env over a dynamics object (see the module docstring).
+
+    :param dynamics: the system (:class:`~chaoscontrol.solvers.dynamics.Dynamics`).
+    :param observer: fields -> float32 observations, with ``n_obs`` (``chaoscontrol.envs.observation``).
+    :param objective: (fields, diag) -> rewards, with ``info_key`` and ``one`` (``chaoscontrol.envs.objectives``).
+    :param blowup_threshold: max|field| above which the episode terminates, > 0; also the observation bound.
+    :param blowup_penalty: the reward of a blow-up is ``-blowup_penalty``, >= 0.
+    """
+
+    metadata = {"render_modes": [], "render_fps": 20}
+
+    def __init__(self, dynamics: Dynamics, observer: Any, objective: Any, blowup_threshold: float = 100.0,
+                 blowup_penalty: float = 1000.0) -> None:
+        self.dynamics = dynamics
+        self.observer = observer
+        self.objective_fn = objective
+        self.blowup_threshold = check_positive("blowup_threshold", blowup_threshold)
+        self.blowup_penalty = check_non_negative("blowup_penalty", blowup_penalty)
+        b = np.float32(self.blowup_threshold)
+        self.action_space = spaces.Box(-1.0, 1.0, (dynamics.n_actions,), np.float32)
+        self.observation_space = spaces.Box(-b, b, (observer.n_obs,), np.float32)
+        self._states = np.zeros((1, *dynamics.state_shape), dtype=dynamics.state_dtype)
+        self._fields = np.zeros((1, *dynamics.field_shape), dtype=np.float64)
+        self._diag = np.zeros((1, len(dynamics.diagnostic_names) + 1), dtype=np.float64)
+        self._names = tuple(dynamics.diagnostic_names)
+        self._step_info = getattr(dynamics, "step_info", None)
+        self._t = 0.0
+        self._dt_step = dynamics.control_dt
+
+    # ------------------------------------------------------------------ API
+
+    @property
+    def u(self) -> np.ndarray:
+        """A copy of the physical field (float64, ``dynamics.field_shape``)."""
+        return self._fields[0].copy()
+
+    @property
+    def t(self) -> float:
+        """Time since the last reset."""
+        return self._t
+
+    def forcing_fields(self, actions: np.ndarray) -> np.ndarray:
+        """The forcing of ``actions`` (..., n_act) on the field, clipped as in ``step``."""
+        return self.dynamics.forcing_fields(actions)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        u0 = self.parse_reset_options(options)
+        if u0 is not None:
+            self._fields[0] = u0
+            self._states[:] = self.dynamics.states_from_fields(self._fields)
+        else:
+            self._states[:] = self.dynamics.random_states([self.np_random])
+            self._fields[:] = self.dynamics.fields_from_states(self._states)
+        self._t = 0.0
+        self._on_reset()
+        info = self.reset_info(self._states[0], self._fields[0])
+        return self.observer(self._fields[0], True), info  # clipped: a random start may exceed a small threshold
+
+    def step(self, action):
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape != self.action_space.shape:
+            raise ValueError(f"action must have shape {self.action_space.shape}, got {a.shape}")
+        if self.dynamics.advance(self._states, self._fields, a.reshape(1, -1), self._diag) >= 0:
+            raise ValueError(f"action must be finite (no NaN or inf), got {action!r}")
+        self._t += self._dt_step
+        diag = self._diag[0].tolist()
+        blowup = not diag[-1] <= self.blowup_threshold
+        info: dict[str, Any] = {"t": self._t}
+        for name, value in zip(self._names, diag):
+            info[name] = value
+        info["blowup"] = blowup
+        key = self.objective_fn.info_key
+        if blowup:
+            reward = -self.blowup_penalty
+            if key is not None:
+                info[key] = math.inf
+        else:
+            reward, value = self.objective_fn.one(self._fields[0], diag)
+            if key is not None:
+                info[key] = value
+        if self._step_info is not None:
+            info.update(self._step_info())
+        self._on_step()
+        return self.observer(self._fields[0], blowup), reward, blowup, False, info
+
+    # -- pieces shared with the batched env (chaoscontrol.envs.vector_core)
+
+    def parse_reset_options(self, options: dict[str, Any] | None) -> np.ndarray | None:
+        """The validated ``u0`` of reset ``options`` (a float64 copy), or None for a random start."""
+        if options is None:
+            return None
+        if not isinstance(options, dict):
+            raise ValueError(f"options must be a dict or None, got {type(options).__name__}")
+        unknown = set(options) - {"u0"}
+        if unknown:
+            raise ValueError(f"options has unknown keys {sorted(unknown)}; allowed: ['u0']")
+        if options.get("u0") is None:
+            return None
+        shape = tuple(self.dynamics.field_shape)
+        u0 = np.array(options["u0"], dtype=np.float64)
+        if u0.shape != shape:
+            raise ValueError(f"options['u0'] must have shape {shape}, got {u0.shape}")
+        if not np.all(np.isfinite(u0)):
+            raise ValueError("options['u0'] must be finite")
+        if np.max(np.abs(u0)) > self.blowup_threshold:
+            raise ValueError(
+                f"options['u0'] has max|u0| = {np.max(np.abs(u0)):.3g} above blowup_threshold={self.blowup_threshold:g}"
+            )
+        return u0
+
+    def reset_info(self, state: np.ndarray, field: np.ndarray) -> dict[str, Any]:
+        """The ``info`` of a reset to ``state`` (its field ``field``)."""
+        diag = self.dynamics.unforced_diagnostics(state[None])[0].tolist()
+        info: dict[str, Any] = {"t": 0.0}
+        for name, value in zip(self._names, diag):
+            info[name] = value
+        info["blowup"] = False
+        key = self.objective_fn.info_key
+        if key is not None:
+            info[key] = self.objective_fn.one(field, diag + [0.0])[1]
+        return info
+
+    def observe_states(self, fields: np.ndarray, clip: bool | np.ndarray) -> np.ndarray:
+        """Observations of fields (..., *field_shape) as float32 (..., n_obs); see :mod:`chaoscontrol.envs.observation`."""
+        return self.observer(fields, clip)
+
+    # -- hooks for subclasses (rendering history)
+
+    def _on_reset(self) -> None:
+        """Called after every reset, before the observation is returned."""
+
+    def _on_step(self) -> None:
+        """Called after every step, before the observation is returned."""
+
+
+__all__ = ["ControlEnv"]
