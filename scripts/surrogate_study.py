@@ -141,7 +141,7 @@ def save_untrained(run: StudyRun, data: str, out: Path) -> None:
     import numpy as np
 
     from chaoscontrol.envs.ks_control import KSControlEnv
-    from chaoscontrol.envs.perturbations import attractor_rms
+    from chaoscontrol.solvers.attractor import attractor_rms
     from chaoscontrol.surrogates.dataset import DYNAMICS_KEYS, load_dataset
     from chaoscontrol.surrogates.models import build_model, make_config
     from chaoscontrol.surrogates.train import save_surrogate

@@ -33,6 +33,7 @@ from gymnasium.utils import RecordConstructorArgs
 from gymnasium.vector import AutoresetMode, VectorWrapper
 
 from chaoscontrol.envs import perturbations as P
+from chaoscontrol.solvers.attractor import attractor_rms
 from chaoscontrol.validation import check_non_negative
 
 
@@ -45,7 +46,7 @@ def _sensor_scale(env: gym.Env | gym.vector.VectorEnv, relative: bool) -> float:
     cfg = getattr(base, "config", None)
     if cfg is None:
         raise ValueError("relative=True needs a KS environment underneath (to know rms(u)); pass relative=False")
-    return P.attractor_rms(cfg.L, cfg.N, cfg.dt)
+    return attractor_rms(cfg.L, cfg.N, cfg.dt)
 
 
 def _sensor_level(name: str, value: float, env: gym.Env | gym.vector.VectorEnv, relative: bool) -> float:

@@ -20,12 +20,11 @@ wrappers and the SB3 ``VecEnvWrapper`` (:mod:`chaoscontrol.agents.perturbed_vec_
 
 Amplitudes are absolute (in units of u for sensors, of the action in [-1, 1]
 for actuators). The wrappers convert the usual relative sensor levels (a fraction
-of the attractor's rms(u), :func:`attractor_rms`) before building a model.
+of the attractor's rms(u), :func:`~chaoscontrol.solvers.attractor.attractor_rms`) before building a model.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import zlib
 from typing import Sequence
@@ -33,34 +32,7 @@ from typing import Sequence
 import numpy as np
 from gymnasium import spaces
 
-from chaoscontrol.solvers.ks import KSConfig, ks_coefficients, ks_etdrk4_steps_batch, to_physical, to_spectral
 from chaoscontrol.validation import check_int, check_non_negative, is_int
-
-
-@functools.lru_cache(maxsize=32)
-def attractor_rms(L: float = 22.0, N: int = 64, dt: float = 0.05) -> float:
-    """rms(u) on the unforced KS attractor at (L, N, dt), averaged over 16 trajectories x 400 time units.
-
-    Deterministic (fixed seed); cached. At L = 22 this is ~1.18 (DESIGN.md: ~1.17).
-
-    :return: sqrt(<u^2>) averaged over space, time and trajectories.
-    """
-    cfg = KSConfig(L=float(L), N=int(N), dt=float(dt))
-    rng = np.random.default_rng(20190351)
-    q = np.arange(1, 5)
-    u0 = np.stack(
-        [np.cos(2 * np.pi / cfg.L * np.outer(cfg.x, q) + rng.uniform(0, 2 * np.pi, 4)) @ rng.uniform(-1, 1, 4) for _ in range(16)]
-    )
-    v = to_spectral(u0)
-    zero = np.zeros_like(v)
-    coeffs = ks_coefficients(cfg)
-    steps = max(1, int(round(1.0 / cfg.dt)))
-    ks_etdrk4_steps_batch(v, zero, coeffs, 100 * steps)
-    total = 0.0
-    for _ in range(400):
-        ks_etdrk4_steps_batch(v, zero, coeffs, steps)
-        total += float(np.mean(to_physical(v, cfg.N) ** 2))
-    return math.sqrt(total / 400)
 
 
 def derived_generator(seed: int | None, tag: str) -> np.random.Generator:

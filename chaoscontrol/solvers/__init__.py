@@ -10,6 +10,7 @@ from chaoscontrol.solvers.actuation import (
     gaussian_actuator_shapes,
     sensor_positions,
 )
+from chaoscontrol.solvers.attractor import attractor_rms
 from chaoscontrol.solvers.diagnostics import energy_budget, ks_energy_budget
 from chaoscontrol.solvers.equilibria import ks_equilibria, ks_equilibrium, ks_residual
 from chaoscontrol.solvers.etdrk4 import etdrk4_coefficients
@@ -28,6 +29,7 @@ from chaoscontrol.solvers.lyapunov import leading_lyapunov_exponent
 __all__ = [
     "KSConfig",
     "actuator_centres",
+    "attractor_rms",
     "energy_budget",
     "etdrk4_coefficients",
     "forcing_basis_spectral",

@@ -1,4 +1,5 @@
-"""Evaluation of a ``partial`` (sensor-space) model against the truth, with the definitions of the full-state evaluation.
+"""Evaluation of a ``partial`` (sensor-space) model against the truth, with the definitions of the full-state evaluation
+(:mod:`chaoscontrol.surrogates.metrics`) and its truth runs (:mod:`chaoscontrol.surrogates.truth_runs`).
 
 Called by :func:`~chaoscontrol.surrogates.evaluate.evaluate_surrogate` for a
 ``partial`` checkpoint. The truth runs W - 1 intervals first to fill the
@@ -24,7 +25,6 @@ readings alone:
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,10 @@ import numpy as np
 import torch
 
 from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.solvers.attractor import attractor_rms
+from chaoscontrol.surrogates import metrics
 from chaoscontrol.surrogates.threads import torch_threads_kept
+from chaoscontrol.surrogates.truth_runs import held_random_actions, truth_rollout, truth_vector_env
 
 
 def _sensor_rollout(
@@ -63,27 +66,15 @@ def _sensor_rollout(
     return preds, ests
 
 
-def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = True) -> dict[str, Any]:
+def evaluate_partial(model: Any, env_config: dict[str, Any], args: Any, progress: bool = True) -> dict[str, Any]:
     """Evaluate a ``partial`` model (see the module docstring); writes the report into ``args.out`` and returns it.
 
     :param model: a loaded :class:`~chaoscontrol.surrogates.partial.PartialSurrogate`.
     :param env_config: the env configuration it was trained on.
-    :param args: an :class:`~chaoscontrol.surrogates.evaluate.EvaluateArgs`.
+    :param args: the :class:`~chaoscontrol.surrogates.evaluate.EvaluateArgs` of the run (sizes, seed, output folder).
+    :param progress: show a progress bar.
     """
     from tqdm.auto import tqdm
-
-    from chaoscontrol.envs.perturbations import attractor_rms
-    from chaoscontrol.surrogates.evaluate import (
-        LYAPUNOV_EXPONENT,
-        _budget,
-        _random_actions,
-        _truth_env,
-        _truth_rollout,
-        error_growth_figure,
-        prediction_summary,
-        shift_equivariance_error,
-        speed_figures,
-    )
 
     L, N = env_config["L"], env_config["N"]
     interval = env_config["frame_skip"] * env_config["dt"]
@@ -92,7 +83,7 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
     sensing = model.sensing.double().numpy()
     with torch_threads_kept():
         rms = attractor_rms(L, N, env_config["dt"])
-        venv = _truth_env(env_config, args.n_initial)
+        venv = truth_vector_env(env_config, args.n_initial)
         venv.reset(seed=args.seed)
     n_act = venv.single_action_space.shape[0]
     threshold = venv.template.blowup_threshold
@@ -101,15 +92,15 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
     bar = tqdm(total=4, desc="evaluate (sensor space)", disable=not progress)
 
     # 1. error growth of the readings, from true windows
-    steps = int(math.ceil(args.horizon_lyapunov / LYAPUNOV_EXPONENT / interval))
-    actions = _random_actions(rng, args.n_initial, w - 1 + steps, n_act, args.hold)
+    steps = metrics.error_growth_steps(args.horizon_lyapunov, interval)
+    actions = held_random_actions(rng, args.n_initial, w - 1 + steps, n_act, args.hold)
     with torch_threads_kept():
-        truth, truth_rewards = _truth_rollout(venv, u0, actions)  # (n, W + steps, N)
+        truth, truth_rewards = truth_rollout(venv, u0, actions)  # (n, W + steps, N)
     y_true = truth @ sensing.T
     pred, est = _sensor_rollout(model, y_true[:, :w], actions, threshold, has_est)
     err = np.sqrt(np.mean((pred - y_true[:, w:]) ** 2, axis=-1)) / rms
     err = np.concatenate([np.zeros((err.shape[0], 1)), np.where(np.isfinite(err), err, np.inf)], axis=1)
-    t_lyap = np.arange(steps + 1) * interval * LYAPUNOV_EXPONENT
+    t_lyap = metrics.lyapunov_times(steps, interval)
     estimate_error, corr = None, None
     if has_est:
         with torch.no_grad():
@@ -118,37 +109,33 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
             ).double().numpy()
         u_n = truth[:, w - 1] - truth[:, w - 1].mean(axis=-1, keepdims=True)
         estimate_error = float(np.median(np.sqrt(np.mean((est0 - u_n) ** 2, axis=-1)) / rms))
-        k1 = max(2, int(round(1.0 / LYAPUNOV_EXPONENT / interval)))
-        f = venv.template.forcing_fields(actions[:, w - 1 : w - 1 + k1])
-        _, d_m, _ = _budget(est[:, :k1], L)
-        model_rewards = -(d_m + np.mean(est[:, :k1] * f, axis=-1))
-        truth_r = truth_rewards[:, w - 1 : w - 1 + k1]
-        ok = np.isfinite(model_rewards)
-        corr = float(np.corrcoef(model_rewards[ok], truth_r[ok])[0, 1]) if ok.sum() > 2 else None
+        k1 = metrics.one_lyapunov_time_steps(interval)
+        model_rewards = metrics.dissipation_rewards(est[:, :k1], venv.template.forcing_fields(actions[:, w - 1 : w - 1 + k1]), L)
+        corr = metrics.finite_correlation(model_rewards, truth_rewards[:, w - 1 : w - 1 + k1])
     bar.update()
 
     # 2. free runs of the readings
     n_free = min(args.n_free, args.n_initial)
     free_steps = int(round(args.free_time / interval))
-    venv_free = _truth_env(env_config, n_free)
+    venv_free = truth_vector_env(env_config, n_free)
     free: dict[str, dict[str, Any]] = {}
     for kind in ("unforced", "forced"):
         shape = (n_free, w - 1 + free_steps, n_act)
-        acts = np.zeros(shape) if kind == "unforced" else _random_actions(rng, n_free, shape[1], n_act, args.hold)
+        acts = np.zeros(shape) if kind == "unforced" else held_random_actions(rng, n_free, shape[1], n_act, args.hold)
         with torch_threads_kept():
-            t_states, _ = _truth_rollout(venv_free, u0[:n_free], acts)
+            t_states, _ = truth_rollout(venv_free, u0[:n_free], acts)
         t_y = t_states @ sensing.T
         m_y, m_est = _sensor_rollout(model, t_y[:, :w], acts, threshold, has_est)
         blown = ~np.all(np.isfinite(m_y), axis=(1, 2))
         burn = free_steps // 10
-        _, d_t, _ = _budget(t_states[:, w + burn :], L)
+        _, d_t, _ = metrics.energy_statistics(t_states[:, w + burn :], L)
         ok = ~blown
         free[kind] = {
             "blowup_fraction": float(blown.mean()),
             "sensor_energy_truth": float(0.5 * np.mean(t_y[:, w + burn :] ** 2)),
             "sensor_energy_model": float(0.5 * np.mean(m_y[ok, burn:] ** 2)) if ok.any() else None,
             "dissipation_truth": float(np.nanmean(d_t)),
-            "dissipation_model": float(np.nanmean(_budget(m_est[ok, burn:], L)[1])) if has_est and ok.any() else None,
+            "dissipation_model": float(np.nanmean(metrics.energy_statistics(m_est[ok, burn:], L)[1])) if has_est and ok.any() else None,
         }
     bar.update()
 
@@ -157,11 +144,11 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
     spacing = np.diff(np.asarray(model.config.sensors + (model.config.sensors[0] + L,)))
     equivariance = None
     if s % n_act == 0 and np.allclose(spacing, L / s) and np.isclose(model.config.sensors[0] % (L / s), 0.0):
-        equivariance = shift_equivariance_error(model, y_true[:, :w], actions[:, :w], s // n_act)
+        equivariance = metrics.shift_equivariance_error(model, y_true[:, :w], actions[:, :w], s // n_act)
     bar.update()
 
     # 4. size and speed
-    speeds = speed_figures(model, y_true[:, :w], (w, n_act), venv, truth[:, 0])
+    speeds = metrics.speed_figures(model, y_true[:, :w], (w, n_act), venv, truth[:, 0])
     bar.update()
     bar.close()
 
@@ -170,7 +157,7 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
         "family": model.config.family,
         "space": "sensors",
         "config": model.config.to_dict(),
-        **prediction_summary(err, t_lyap),
+        **metrics.prediction_summary(err, t_lyap),
         "blowup_fraction": float(max(free["unforced"]["blowup_fraction"], free["forced"]["blowup_fraction"])),
         "mean_dissipation_model": free["forced"]["dissipation_model"],
         "mean_dissipation_truth": free["forced"]["dissipation_truth"],
@@ -185,14 +172,12 @@ def evaluate_partial(model, env_config: dict[str, Any], args, progress: bool = T
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "report.json", report)
-    error_growth_figure(out / "error_growth.png", t_lyap, err, "rms sensor error / rms(u)")
+    metrics.error_growth_figure(out / "error_growth.png", t_lyap, err, "rms sensor error / rms(u)")
     _markdown(out / "report.md", report)
     return report
 
 
 def _markdown(path: Path, r: dict[str, Any]) -> None:
-    from chaoscontrol.surrogates.evaluate import VPT_THRESHOLD, _f
-
     fr = r["free_runs"]
     text = f"""# Surrogate evaluation: {r['family']} (sensor space)
 
@@ -204,14 +189,14 @@ Errors are those of the sensor readings, in units of rms(u) on the attractor.
 |---|---|
 | valid prediction time of the readings (Lyapunov times), median [q25, q75] | {r['vpt_lyapunov_median']:.2f} [{r['vpt_lyapunov_q25']:.2f}, {r['vpt_lyapunov_q75']:.2f}] |
 | one-step error rms(y_model - y_true) / rms(u), median | {r['one_step_error']:.2e} |
-| runs that never crossed e = {VPT_THRESHOLD} (censored) | {r['vpt_censored_fraction']:.0%} |
+| runs that never crossed e = {metrics.VPT_THRESHOLD} (censored) | {r['vpt_censored_fraction']:.0%} |
 | free-run blow-up fraction (worst of unforced, forced) | {r['blowup_fraction']:.0%} |
-| sensor energy, forced free runs: model / truth | {_f(fr['forced']['sensor_energy_model'])} / {_f(fr['forced']['sensor_energy_truth'])} |
-| sensor energy, unforced free runs: model / truth | {_f(fr['unforced']['sensor_energy_model'])} / {_f(fr['unforced']['sensor_energy_truth'])} |
-| state estimate error rms(u_hat - u) / rms(u), median | {_f(r['state_estimate_error'])} |
-| mean dissipation of the estimates, forced free runs: model / truth | {_f(fr['forced']['dissipation_model'])} / {_f(fr['forced']['dissipation_truth'])} |
-| reward correlation (estimates, first Lyapunov time) | {_f(r['reward_correlation'])} |
-| shift-equivariance error | {_f(r['shift_equivariance_error'])} |
+| sensor energy, forced free runs: model / truth | {metrics.format_value(fr['forced']['sensor_energy_model'])} / {metrics.format_value(fr['forced']['sensor_energy_truth'])} |
+| sensor energy, unforced free runs: model / truth | {metrics.format_value(fr['unforced']['sensor_energy_model'])} / {metrics.format_value(fr['unforced']['sensor_energy_truth'])} |
+| state estimate error rms(u_hat - u) / rms(u), median | {metrics.format_value(r['state_estimate_error'])} |
+| mean dissipation of the estimates, forced free runs: model / truth | {metrics.format_value(fr['forced']['dissipation_model'])} / {metrics.format_value(fr['forced']['dissipation_truth'])} |
+| reward correlation (estimates, first Lyapunov time) | {metrics.format_value(r['reward_correlation'])} |
+| shift-equivariance error | {metrics.format_value(r['shift_equivariance_error'])} |
 | transitions/s, batch 1: model / truth | {r['model_transitions_per_s_batch1']:,.0f} / {r['truth_transitions_per_s_batch1']:,.0f} |
 | transitions/s, batch 256: model / truth | {r['model_transitions_per_s_batch256']:,.0f} / {r['truth_transitions_per_s_batch256']:,.0f} |
 

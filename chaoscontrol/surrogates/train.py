@@ -194,7 +194,7 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     from tqdm.auto import tqdm
 
     from chaoscontrol.envs.ks_control import KSControlEnv
-    from chaoscontrol.envs.perturbations import attractor_rms
+    from chaoscontrol.solvers.attractor import attractor_rms
 
     out = Path(args.out)
     ckpt_path, model_path = out / "checkpoint.pt", out / "model.pt"

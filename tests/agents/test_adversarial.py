@@ -18,6 +18,7 @@ import chaoscontrol  # noqa: F401  (registers the env)
 from chaoscontrol.agents.adversarial import AdversarialObservation, AdversarialPerturbation, check_model_spaces
 from chaoscontrol.envs import perturbations as P
 from chaoscontrol.envs.perturbation_wrappers import VectorPerturbation
+from chaoscontrol.solvers.attractor import attractor_rms
 
 ENV_ID = "KS-Control-v0"
 BURN_IN = 20.0
@@ -180,7 +181,7 @@ def test_attack_leaves_the_policy_mode_alone(models, observations):
 def test_adversarial_wrapper_runs_an_episode(models, algo, norm):
     model = models[algo]
     eps = 0.1
-    radius = eps * P.attractor_rms(22.0, 64, 0.05)  # relative to rms(u) by default
+    radius = eps * attractor_rms(22.0, 64, 0.05)  # relative to rms(u) by default
     wrapped = AdversarialObservation(_make(max_episode_steps=12), model, eps=eps, norm=norm)
     bare = _make(max_episode_steps=12)
     obs, _ = wrapped.reset(seed=4)

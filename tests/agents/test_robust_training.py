@@ -36,8 +36,9 @@ from chaoscontrol.agents.robust_training import (
 from chaoscontrol.agents.training import EVAL_SEED_OFFSET, AgentTrainArgs, train_agent
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, make_perturbation
-from chaoscontrol.envs.perturbations import RandomisedGaussianNoise, attractor_rms
+from chaoscontrol.envs.perturbations import RandomisedGaussianNoise
 from chaoscontrol.envs.symmetry import KSSymmetry, SymmetryReducedObservation, symmetric_transitions
+from chaoscontrol.solvers.attractor import attractor_rms
 
 from tiny_runs import ENV_KWARGS, NET, OFF_HP, PPO_HP, STEPS, targs
 

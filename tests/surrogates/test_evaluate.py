@@ -10,7 +10,7 @@ import torch
 
 from chaoscontrol.cli import main
 from chaoscontrol.envs.ks_control import KSControlEnv
-from chaoscontrol.envs.perturbations import attractor_rms
+from chaoscontrol.solvers.attractor import attractor_rms
 from chaoscontrol.surrogates.evaluate import EvaluateArgs, compare_surrogates, evaluate_surrogate
 from chaoscontrol.surrogates.models import build_model, make_config
 from chaoscontrol.surrogates.train import save_surrogate

@@ -12,10 +12,11 @@ import torch
 
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
-from chaoscontrol.envs.perturbations import attractor_rms
+from chaoscontrol.solvers.attractor import attractor_rms
 from chaoscontrol.surrogates.base import remove_mean
 from chaoscontrol.surrogates.dataset import load_dataset
-from chaoscontrol.surrogates.evaluate import LYAPUNOV_EXPONENT, EvaluateArgs, evaluate_surrogate
+from chaoscontrol.surrogates.evaluate import EvaluateArgs, evaluate_surrogate
+from chaoscontrol.surrogates.metrics import LYAPUNOV_EXPONENT
 from chaoscontrol.surrogates.models import build_model, make_config
 from chaoscontrol.surrogates.partial import PartialConfig, PartialSurrogate
 from chaoscontrol.surrogates.train import _windows, load_surrogate, save_surrogate, train_surrogate
