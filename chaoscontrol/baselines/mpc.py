@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from chaoscontrol.solvers.actuation import forcing_law
 from chaoscontrol.solvers.etdrk4 import etdrk4_coefficients
 from chaoscontrol.surrogates.spectral_ops import KSFourier
 
@@ -56,11 +57,11 @@ class DifferentiableKS(nn.Module):
     @classmethod
     def from_env(cls, template: Any) -> DifferentiableKS:
         """The dynamics of a ``KSControlEnv``."""
-        return cls(template.config.L, template.config.N, template.config.dt, template.frame_skip, forcing_shapes(template))
+        return cls(template.config.L, template.config.N, template.config.dt, template.frame_skip, scaled_forcing_basis(template))
 
     def forward(self, u: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         fo = self.fourier
-        fhat = fo.rfft(a.clamp(-1.0, 1.0) @ self.forcing_shapes)
+        fhat = fo.rfft(forcing_law(a, self.forcing_shapes, 1.0))  # the shapes carry max_forcing
 
         def nonlinear(v: torch.Tensor) -> torch.Tensor:
             w = fo.irfft(v)
@@ -72,10 +73,9 @@ class DifferentiableKS(nn.Module):
         return fo.irfft(v)
 
 
-def forcing_shapes(template: Any) -> np.ndarray:
-    """max_forcing * (psi_j - mean psi_j) on the grid, (n_act, N): f = clip(a) @ shapes."""
-    shapes = template.actuator_shapes - template.actuator_shapes.mean(axis=1, keepdims=True)
-    return template.max_forcing * shapes
+def scaled_forcing_basis(template: Any) -> np.ndarray:
+    """The env's forcing of unit actions, max_forcing * (psi_j - mean psi_j), (n_act, N): f = forcing_law(a, basis, 1)."""
+    return template.forcing_fields(np.eye(template.action_space.shape[0]))
 
 
 def load_mpc_model(surrogate: str | None, template: Any) -> nn.Module:
@@ -139,7 +139,7 @@ class MPCController:
             raise ValueError("MPC on the target objective needs a target state")
         k = 2.0 * math.pi / template.config.L * np.arange(self.n_grid // 2 + 1)
         self._k2 = torch.as_tensor(k**2, dtype=self.dtype)
-        self._shapes = torch.as_tensor(forcing_shapes(template), dtype=self.dtype)
+        self._shapes = torch.as_tensor(scaled_forcing_basis(template), dtype=self.dtype)
         self._plan: torch.Tensor | None = None
 
     def reset(self) -> None:
@@ -156,7 +156,7 @@ class MPCController:
         if self.objective == "target":
             return torch.mean((u - self.u_star) ** 2, dim=-1)
         u_xx = torch.fft.irfft(-self._k2 * torch.fft.rfft(u, dim=-1), n=self.n_grid, dim=-1)
-        f = a.clamp(-1.0, 1.0) @ self._shapes
+        f = forcing_law(a, self._shapes, 1.0)
         return torch.mean(u_xx**2, dim=-1) + torch.mean(u * f, dim=-1)
 
     def predicted_cost(self, u0: torch.Tensor, plan: torch.Tensor) -> torch.Tensor:
@@ -193,4 +193,4 @@ class MPCController:
         return self._plan[:, 0].numpy().astype(np.float64)
 
 
-__all__ = ["DifferentiableKS", "MPCController", "forcing_shapes", "load_mpc_model"]
+__all__ = ["DifferentiableKS", "MPCController", "load_mpc_model", "scaled_forcing_basis"]

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from chaoscontrol.solvers.actuation import forcing_law
 from chaoscontrol.surrogates.spectral_ops import truncate
 from chaoscontrol.validation import check_int, check_positive, is_int
 
@@ -168,8 +169,8 @@ class Surrogate(SurrogateModule):
         self.register_buffer("f_scale", torch.tensor(f_scale))
 
     def forcing(self, a: torch.Tensor) -> torch.Tensor:
-        """f(x) of actions (B, n_act): (B, N)."""
-        return a.clamp(-1.0, 1.0) @ self.forcing_shapes
+        """f(x) of actions (B, n_act): (B, N), by the env's forcing law (the shapes carry max_forcing)."""
+        return forcing_law(a, self.forcing_shapes, 1.0)
 
     def forward(self, u: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         if u.shape[-1] != self.config.N or a.shape[-1] != self.config.n_actuators:

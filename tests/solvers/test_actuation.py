@@ -162,3 +162,41 @@ def test_interpolation_property(n_grid: int, length: float, seed: int) -> None:
     scale = np.sum(np.abs(a)) + np.sum(np.abs(b))
     np.testing.assert_allclose(w @ poly(_grid(n_grid, length)), poly(points), rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- the forcing law, written once
+
+
+def test_forcing_law_is_the_formula_on_the_grid_and_in_fourier_space() -> None:
+    """f = max_forcing * sum_j clip(a_j) (psi_j - <psi_j>): the array form, the Numba form, both bases."""
+    from chaoscontrol.solvers.actuation import forcing_law, mean_free_shapes, spectral_forcing_rows
+
+    x = 22.0 * np.arange(64) / 64
+    shapes = gaussian_actuator_shapes(x, 22.0, actuator_centres(22.0, 4), 0.4)
+    actions = np.random.default_rng(3).uniform(-1.7, 1.7, (5, 4))
+    explicit = np.zeros((5, 64))
+    for r in range(5):
+        for j in range(4):
+            explicit[r] += 0.5 * min(1.0, max(-1.0, actions[r, j])) * (shapes[j] - shapes[j].mean())
+    grid = forcing_law(actions, mean_free_shapes(shapes), 0.5)
+    np.testing.assert_allclose(grid, explicit, rtol=0, atol=1e-14)
+    assert np.abs(grid.mean(axis=1)).max() < 1e-15  # mean-free: the mean of u is conserved
+    fhat = np.empty((5, 33), dtype=np.complex128)
+    spectral_forcing_rows(actions, forcing_basis_spectral(shapes), 0.5, fhat)
+    np.testing.assert_allclose(np.fft.irfft(fhat, 64, axis=-1), explicit, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(forcing_law(actions, forcing_basis_spectral(shapes), 0.5), fhat, rtol=0, atol=1e-13)
+
+
+def test_forcing_law_serves_torch_tensors_with_gradients() -> None:
+    import torch
+    from chaoscontrol.solvers.actuation import forcing_law, mean_free_shapes
+
+    x = 22.0 * np.arange(64) / 64
+    shapes = mean_free_shapes(gaussian_actuator_shapes(x, 22.0, actuator_centres(22.0, 4), 0.4))
+    a = torch.tensor([[0.3, -2.0, 0.9, 1.5]], dtype=torch.float64, requires_grad=True)
+    f = forcing_law(a, torch.as_tensor(shapes), 0.5)
+    np.testing.assert_allclose(f.detach().numpy(), forcing_law(a.detach().numpy(), shapes, 0.5), rtol=0, atol=1e-15)
+    f.sum().backward()
+    grad = a.grad.numpy()[0]
+    assert grad[1] == 0.0 and grad[3] == 0.0  # clipped actions carry no gradient
+    np.testing.assert_allclose(grad[[0, 2]], 0.5 * shapes[[0, 2]].sum(axis=1), atol=1e-12)

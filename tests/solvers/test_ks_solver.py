@@ -23,6 +23,7 @@ from chaoscontrol.solvers import (
     to_physical,
     to_spectral,
 )
+from chaoscontrol.solvers.actuation import forcing_law
 from chaoscontrol.solvers.ks import ROW_G
 
 L = 22.0
@@ -32,7 +33,7 @@ N = 64
 def _actuator_forcing(cfg: KSConfig, actions: np.ndarray, max_forcing: float = 0.5) -> np.ndarray:
     """Spectral forcing max_forcing * a @ basis of the 4 Gaussian actuators (sigma = 0.4)."""
     shapes = gaussian_actuator_shapes(cfg.x, cfg.L, actuator_centres(cfg.L, 4), 0.4)
-    return max_forcing * (np.atleast_2d(actions) @ forcing_basis_spectral(shapes))
+    return forcing_law(np.atleast_2d(actions), forcing_basis_spectral(shapes), max_forcing)
 
 
 def _linear_only_coefficients(cfg: KSConfig) -> np.ndarray:
