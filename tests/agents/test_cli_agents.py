@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import chaoscontrol  # noqa: F401  (registers the env)
-from chaoscontrol import cli
+from chaoscontrol.apps import cli
 from chaoscontrol.agents import training
 
 HP = '{"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 2, "policy_kwargs": {"net_arch": [16, 16]}}'

@@ -16,7 +16,7 @@ import pytest
 import torch
 from stable_baselines3 import PPO
 
-from chaoscontrol import cli
+from chaoscontrol.apps import cli
 from chaoscontrol.agents.env_stack import find_wrapper, make_vec_env
 from chaoscontrol.agents.policies import load_agent
 from chaoscontrol.agents.robustness import make_policy

@@ -19,7 +19,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.save_util import load_from_pkl
 
 import chaoscontrol  # noqa: F401  (registers the env)
-from chaoscontrol import cli
+from chaoscontrol.apps import cli
 from chaoscontrol.agents import training
 from chaoscontrol.agents.env_stack import find_wrapper, make_vec_env
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent

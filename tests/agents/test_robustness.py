@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import chaoscontrol  # noqa: F401  (registers the env)
-from chaoscontrol import cli
+from chaoscontrol.apps import cli
 from chaoscontrol.agents.robustness import (
     CSV_COLUMNS,
     RobustnessArgs,

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import chaoscontrol  # noqa: F401 - registers KS-Control-v0
-from chaoscontrol import cli
+from chaoscontrol.apps import cli
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
 from chaoscontrol.agents.robustness import RobustnessArgs, check_policy_spec, make_policy, run_robustness
 from chaoscontrol.baselines import BASELINES, make_baseline, parse_baseline

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from chaoscontrol.cli import main
+from chaoscontrol.apps.cli import main
 from chaoscontrol.surrogates.dataset import load_dataset
 
 

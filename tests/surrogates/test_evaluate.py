@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from chaoscontrol.cli import main
+from chaoscontrol.apps.cli import main
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.solvers.attractor import attractor_rms
 from chaoscontrol.surrogates.evaluate import EvaluateArgs, compare_surrogates, evaluate_surrogate

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chaoscontrol import cli
+from chaoscontrol.apps import cli
 from chaoscontrol.envs import KSControlEnv
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -111,7 +111,7 @@ def test_parser_rejects_unknown_choices(capsys):
 def test_module_entry_point_in_subprocess(tmp_path):
     out = tmp_path / "sub"
     res = subprocess.run(
-        [sys.executable, "-m", "chaoscontrol.cli", "simulate", "--t-end", "2", "--burn-in", "1",
+        [sys.executable, "-m", "chaoscontrol.apps.cli", "simulate", "--t-end", "2", "--burn-in", "1",
          "--actuation", "zero", "--out", str(out), "--no-progress"],
         capture_output=True, text=True, timeout=180,
     )
@@ -122,7 +122,7 @@ def test_module_entry_point_in_subprocess(tmp_path):
     json.loads(res.stdout[: res.stdout.rindex("}") + 1])  # the brief printed first is JSON
 
     bad = subprocess.run(
-        [sys.executable, "-m", "chaoscontrol.cli", "simulate", "--t-end", "-1", "--out", str(out / "x"), "--no-progress"],
+        [sys.executable, "-m", "chaoscontrol.apps.cli", "simulate", "--t-end", "-1", "--out", str(out / "x"), "--no-progress"],
         capture_output=True, text=True, timeout=180,
     )
     assert bad.returncode != 0 and "t_end" in bad.stderr

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from chaoscontrol.agents.pipeline import PipelineArgs, run_pipeline
+from chaoscontrol.apps.pipeline import run_pipeline
+from chaoscontrol.apps.pipeline_args import PipelineArgs
 
 TINY = dict(
     timesteps=128, hyperparams={"n_envs": 2, "n_steps": 32, "batch_size": 32, "policy_kwargs": {"net_arch": [8, 8]}},

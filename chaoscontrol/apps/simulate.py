@@ -14,13 +14,15 @@ import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
 
-ACTUATIONS = ("zero", "random")
+Actuation = Literal["zero", "random"]
+ACTUATIONS: tuple[str, ...] = get_args(Actuation)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class SimulateArgs:
     """Output folder (created); receives ``space_time.png`` and ``summary.json``."""
     t_end: float = 200.0
     """Simulated time after burn-in, in time units (a Lyapunov time is ~21 at L = 22)."""
-    actuation: tuple[str, ...] = ACTUATIONS
+    actuation: tuple[Actuation, ...] = ACTUATIONS
     """Actuation modes to run from the same initial state: ``zero`` and/or ``random``."""
     hold: int = 4
     """Env steps each random action is held for."""
