@@ -63,16 +63,33 @@ class ControlEnv(gym.Env):
         self._fields = np.zeros((1, *dynamics.field_shape), dtype=np.float64)
         self._diag = np.zeros((1, len(dynamics.diagnostic_names) + 1), dtype=np.float64)
         self._names = tuple(dynamics.diagnostic_names)
+        self._info_keys = ("t", *self._names)  # zip stops before the last diagnostic, max|field|
+        self._bind_rows()
+        self._advance_one = getattr(dynamics, "advance_one", None) or self._advance_as_batch
         self._step_info = getattr(dynamics, "step_info", None)
         self._t = 0.0
         self._dt_step = dynamics.control_dt
+
+    def _bind_rows(self) -> None:
+        """One system: 1-D views of the (1, ...) arrays, which are only ever written in place."""
+        self._state, self._field, self._diag_row = self._states[0], self._fields[0], self._diag[0]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for view in ("_state", "_field", "_diag_row"):  # pickling would turn the views into copies
+            state.pop(view, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._bind_rows()
 
     # ------------------------------------------------------------------ API
 
     @property
     def u(self) -> np.ndarray:
         """A copy of the physical field (float64, ``dynamics.field_shape``)."""
-        return self._fields[0].copy()
+        return self._field.copy()
 
     @property
     def t(self) -> float:
@@ -94,21 +111,19 @@ class ControlEnv(gym.Env):
             self._fields[:] = self.dynamics.fields_from_states(self._states)
         self._t = 0.0
         self._on_reset()
-        info = self.reset_info(self._states[0], self._fields[0])
-        return self.observer(self._fields[0], True), info  # clipped: a random start may exceed a small threshold
+        info = self.reset_info(self._state, self._field)
+        return self.observer(self._field, True), info  # clipped: a random start may exceed a small threshold
 
     def step(self, action):
         a = np.asarray(action, dtype=np.float64)
         if a.shape != self.action_space.shape:
             raise ValueError(f"action must have shape {self.action_space.shape}, got {a.shape}")
-        if self.dynamics.advance(self._states, self._fields, a.reshape(1, -1), self._diag) >= 0:
+        if not self._advance_one(self._state, self._field, a, self._diag_row):
             raise ValueError(f"action must be finite (no NaN or inf), got {action!r}")
         self._t += self._dt_step
-        diag = self._diag[0].tolist()
+        diag = self._diag_row.tolist()
         blowup = not diag[-1] <= self.blowup_threshold
-        info: dict[str, Any] = {"t": self._t}
-        for name, value in zip(self._names, diag):
-            info[name] = value
+        info = dict(zip(self._info_keys, [self._t, *diag]))
         info["blowup"] = blowup
         key = self.objective_fn.info_key
         if blowup:
@@ -116,13 +131,13 @@ class ControlEnv(gym.Env):
             if key is not None:
                 info[key] = math.inf
         else:
-            reward, value = self.objective_fn.one(self._fields[0], diag)
+            reward, value = self.objective_fn.one(self._field, diag)
             if key is not None:
                 info[key] = value
         if self._step_info is not None:
             info.update(self._step_info())
         self._on_step()
-        return self.observer(self._fields[0], blowup), reward, blowup, False, info
+        return self.observer(self._field, blowup), reward, blowup, False, info
 
     # -- pieces shared with the batched env (chaoscontrol.envs.vector_core)
 
@@ -164,6 +179,10 @@ class ControlEnv(gym.Env):
     def observe_states(self, fields: np.ndarray, clip: bool | np.ndarray) -> np.ndarray:
         """Observations of fields (..., *field_shape) as float32 (..., n_obs); see :mod:`chaoscontrol.envs.observation`."""
         return self.observer(fields, clip)
+
+    def _advance_as_batch(self, state: np.ndarray, field: np.ndarray, action: np.ndarray, diag: np.ndarray) -> bool:
+        """One system through the dynamics' batched ``advance`` (when it has no ``advance_one``)."""
+        return self.dynamics.advance(state[None], field[None], action[None], diag[None]) < 0
 
     # -- hooks for subclasses (rendering history)
 

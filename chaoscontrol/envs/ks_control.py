@@ -231,11 +231,11 @@ class KSControlEnv(ControlEnv):
     def _on_reset(self) -> None:
         self._history.clear()
         if self.render_mode is not None:
-            self._history.append(self._fields[0].copy())
+            self._history.append(self._field.copy())
 
     def _on_step(self) -> None:
         if self.render_mode is not None:
-            self._history.append(self._fields[0].copy())
+            self._history.append(self._field.copy())
 
     def render(self) -> np.ndarray | None:
         if self.render_mode is None:
@@ -243,7 +243,7 @@ class KSControlEnv(ControlEnv):
             return None
         from chaoscontrol.envs.rendering import space_time_rgb
 
-        history = np.array(self._history) if self._history else self._fields[0][None, :]
+        history = np.array(self._history) if self._history else self._field[None, :]
         return space_time_rgb(
             history,
             L=self.config.L,

@@ -66,6 +66,8 @@ class PointSensors:
         if self.index is not None:
             picked = fields[self.index] if fields.ndim == 1 else fields[:, self.index]
             obs = np.ascontiguousarray(picked, dtype=np.float32)
+            if clip is False:  # the common case, without a call
+                return obs
         else:
             obs = (fields @ self.matrix.T).astype(np.float32)
             clip = True

@@ -85,6 +85,10 @@ class Dynamics(Protocol):
     def forcing_fields(self, actions: np.ndarray) -> np.ndarray:
         """The forcing of ``actions`` (..., n_actions) on the field, (..., *field_shape)."""
 
+    # Optional: ``advance_one(state, field, action, diag) -> bool``, one system with 1-D arrays
+    # (True if done, False if the action is not finite), bit-identical to a batch of one row. The
+    # single env uses it when present, to keep its per-step overhead at one kernel call.
+
     def config_dict(self) -> dict[str, Any]:
         """The dynamics' configuration as plain JSON values (checkpoints and datasets record it)."""
 

@@ -140,13 +140,15 @@ class KSDynamics:
         least call overhead.
         """
         if states.shape[0] == 1:
-            ok = ks_control_interval(
-                states[0], actions[0], self.forcing_basis, self.max_forcing, self.coeffs, self.frame_skip, self.k,
-                fields[0], diag_out[0],
-            )
-            return -1 if ok else 0
+            return -1 if self.advance_one(states[0], fields[0], actions[0], diag_out[0]) else 0
         return ks_control_interval_batch(
             states, actions, self.forcing_basis, self.max_forcing, self.coeffs, self.frame_skip, self.k, fields, diag_out
+        )
+
+    def advance_one(self, state: np.ndarray, field: np.ndarray, action: np.ndarray, diag: np.ndarray) -> bool:
+        """One system's control interval with 1-D arrays (the single env's path): False if ``action`` is not finite."""
+        return ks_control_interval(
+            state, action, self.forcing_basis, self.max_forcing, self.coeffs, self.frame_skip, self.k, field, diag
         )
 
     def forcing_fields(self, actions: np.ndarray) -> np.ndarray:
