@@ -1,10 +1,12 @@
 """A/B of ``KSVecEnv``'s info-dict conversion: one mask reduction (now) against one ``.all()`` per key (before).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_info_dicts.py          # ~5 s
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_info_dicts.py --quick  # 3 repeats
 
 SB3 needs one info dict per env and step, built from the Gymnasium vector info of 16 envs (the PPO batch of
 configs/ppo.yaml) after one real step of the dissipation env. Both conversions are timed on the same info,
-interleaved repeat by repeat; the figure is the median over repeats of the per-repeat ratio before / now.
+interleaved repeat by repeat (the round robin of benchmarks/_common.py, garbage collector off); the figure is
+the median over repeats of the per-repeat ratio before / now.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from _common import benchmark_args, gc_paused, measure, report_ab
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -32,29 +37,52 @@ def per_key_masks(info_arrays: dict[str, Any], num_envs: int) -> list[dict[str, 
     return [dict(zip(keys, row)) for row in zip(*columns)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _add_own_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--envs", type=int, default=16, help="(default: %(default)s)")
     p.add_argument("--calls", type=int, default=2000, help="conversions per timed repeat (default: %(default)s)")
-    p.add_argument("--repeats", type=int, default=21, help="(default: %(default)s)")
-    args = p.parse_args(argv)
-    env = make_ks_vec_env(args.envs, seed=0, objective="dissipation", max_episode_steps=400)
-    env.reset()
-    *_, info = env.engine.step(np.zeros((args.envs, env.action_space.shape[0]), np.float32))
-    info["TimeLimit.truncated"] = np.zeros(args.envs, dtype=bool)
-    if per_key_masks(info, args.envs) != _info_dicts(info, args.envs):
-        raise SystemExit("the two conversions disagree")
-    times: dict[str, list[float]] = {"before": [], "now": []}
-    for _ in range(args.repeats):
-        for name, convert in (("before", per_key_masks), ("now", _info_dicts)):
-            start = time.perf_counter()
-            for _ in range(args.calls):
-                convert(info, args.envs)
-            times[name].append((time.perf_counter() - start) / args.calls)
-    for name, t in times.items():
-        print(f"{name:6s} median {1e6 * np.median(t):.1f} µs per conversion of {args.envs} envs")
-    ratio = np.median(np.array(times["before"]) / np.array(times["now"]))
-    print(f"before / now: {ratio:.2f} (median of {args.repeats} interleaved repeats)")
+
+
+class Bench:
+    """The info of one real step of ``envs`` envs, converted both ways, one timed block of each per repeat."""
+
+    def __init__(self, envs: int, calls: int, seed: int) -> None:
+        self.envs = envs
+        self.calls = calls
+        env = make_ks_vec_env(envs, seed=seed, objective="dissipation", max_episode_steps=400)
+        env.reset()
+        *_, info = env.engine.step(np.zeros((envs, env.action_space.shape[0]), np.float32))
+        info["TimeLimit.truncated"] = np.zeros(envs, dtype=bool)
+        if per_key_masks(info, envs) != _info_dicts(info, envs):
+            raise SystemExit("the two conversions disagree")
+        self.info = info
+
+    def t_convert(self, convert: Callable[[dict[str, Any], int], list[dict[str, Any]]]) -> float:
+        """Seconds per conversion."""
+        start = time.perf_counter()
+        for _ in range(self.calls):
+            convert(self.info, self.envs)
+        return (time.perf_counter() - start) / self.calls
+
+    def warm_up(self) -> None:
+        """Nothing to compile: the first repeat is timed like the others."""
+
+    def time_all(self) -> dict[str, float]:
+        """One repeat: before, then now; µs per conversion and the ratio before / now of this repeat."""
+        with gc_paused():
+            before = self.t_convert(per_key_masks)
+            now = self.t_convert(_info_dicts)
+        return {"before_us": 1e6 * before, "now_us": 1e6 * now, "ratio": before / now}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, repeats = benchmark_args(__doc__, 21, "3 repeats", argv, _add_own_arguments)
+    _, run = measure(lambda: Bench(args.envs, args.calls, args.seed), repeats)
+    rows = [
+        ("before_us", f"one .all() per key, {args.envs} envs", "µs/conversion", 1),
+        ("now_us", f"one mask reduction, {args.envs} envs", "µs/conversion", 1),
+        ("ratio", "   before / now (within each repeat)", "x", 2),
+    ]
+    report_ab(rows, run, args, argv, "before / now", {"envs": args.envs, "calls": args.calls})
     return 0
 
 

@@ -33,20 +33,16 @@ timing; the garbage collector is off while timing; clocks are
 
 from __future__ import annotations
 
-import datetime as dt
-import gc
-import os
-import platform
 import sys
 import time
-from importlib.metadata import PackageNotFoundError, version
 
 import gymnasium as gym
 import numba
 import numpy as np
 from rocket_fft import c2r, r2c
 
-from _common import benchmark_args, print_table, write_json  # benchmarks/_common.py (the script's folder)
+from _common import ThreadCpuShare, benchmark_args, cpu_line, gc_paused, goals_line, goals_section  # benchmarks/_common.py
+from _common import json_payload, measure, print_table, write_json
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.solvers.control import N_DIAG, ks_control_interval
@@ -81,59 +77,6 @@ def fft_round_trips(v: np.ndarray, u: np.ndarray, n_pairs: int) -> None:
     for _ in range(n_pairs):
         c2r(v, u, axes, False, 1.0 / u.size, 1)
         r2c(u, v, axes, True, 1.0, 1)
-
-
-# --------------------------------------------------------------------------- machine info
-
-
-def _pkg_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _rocket_fft_simd() -> str:
-    try:
-        from rocket_fft import _native
-
-        return str(_native.SIMD)
-    except (ImportError, AttributeError):
-        return "unknown"
-
-
-def machine_info() -> dict:
-    try:
-        layer = numba.threading_layer()
-    except ValueError:  # no parallel kernel has run yet
-        layer = "not initialised"
-    return {
-        "cpu_model": _cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "rocket_fft": _pkg_version("rocket-fft"),
-        "rocket_fft_simd": _rocket_fft_simd(),
-        "gymnasium": gym.__version__,
-        "chaoscontrol": _pkg_version("chaoscontrol"),
-        "numba_num_threads": numba.get_num_threads(),
-        "numba_threading_layer": layer,
-        "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "unset"),
-    }
 
 
 # --------------------------------------------------------------------------- set-up
@@ -314,38 +257,29 @@ class Bench:
             saved = (self.n_long, self.n_short_calls, self.n_empty_calls, self.n_ref, self.n_interval_calls)
             self.n_long, self.n_short_calls, self.n_empty_calls, self.n_ref, self.n_interval_calls = 500, 50, 50, 5, 50
         r: dict[str, float] = {}
-        cpu_wall = [0.0, 0.0]  # thread CPU time and wall time of the single-threaded blocks
-
-        def single(fn, *a):
-            c0, w0 = time.thread_time(), time.perf_counter()
-            out = fn(*a)
-            cpu_wall[0] += time.thread_time() - c0
-            cpu_wall[1] += time.perf_counter() - w0
-            return out
-
-        gc.disable()
+        single = ThreadCpuShare()  # thread CPU time and wall time of the single-threaded blocks
         try:
-            r["steps_long"] = single(self.t_steps_long)
-            r["call_short"] = single(self.t_steps_short)
-            r["call_empty"] = single(self.t_steps_empty)
-            r["fft"] = single(self.t_fft) if not warm else 0.0
-            nb = 2 if warm else self.n_batch_steps
-            r["batch"] = self.t_batch(self.n_threads, nb)
-            r["batch_1t"] = single(self.t_batch, 1, 1 if warm else self.n_batch_steps_1t)
-            r["reference"] = single(self.t_reference)
-            n_ep, n_st = (1, 20) if warm else (self.n_episodes, EPISODE_STEPS)
-            ts, tr, ns = single(self.t_episodes, self.env, n_ep, n_st)
-            r["env_make"] = ns / ts
-            r["reset_ms"] = tr / n_ep * 1e3
-            r["env_make_with_reset"] = ns / (ts + tr)
-            ts_b, _, ns_b = single(self.t_episodes, self.env_bare, n_ep, n_st)
-            r["env_bare"] = ns_b / ts_b
-            r["interval"] = single(self.t_interval)
+            with gc_paused():
+                r["steps_long"] = single(self.t_steps_long)
+                r["call_short"] = single(self.t_steps_short)
+                r["call_empty"] = single(self.t_steps_empty)
+                r["fft"] = single(self.t_fft) if not warm else 0.0
+                nb = 2 if warm else self.n_batch_steps
+                r["batch"] = self.t_batch(self.n_threads, nb)
+                r["batch_1t"] = single(self.t_batch, 1, 1 if warm else self.n_batch_steps_1t)
+                r["reference"] = single(self.t_reference)
+                n_ep, n_st = (1, 20) if warm else (self.n_episodes, EPISODE_STEPS)
+                ts, tr, ns = single(self.t_episodes, self.env, n_ep, n_st)
+                r["env_make"] = ns / ts
+                r["reset_ms"] = tr / n_ep * 1e3
+                r["env_make_with_reset"] = ns / (ts + tr)
+                ts_b, _, ns_b = single(self.t_episodes, self.env_bare, n_ep, n_st)
+                r["env_bare"] = ns_b / ts_b
+                r["interval"] = single(self.t_interval)
         finally:
-            gc.enable()
             if warm:
                 self.n_long, self.n_short_calls, self.n_empty_calls, self.n_ref, self.n_interval_calls = saved
-        r["cpu_share"] = 100.0 * cpu_wall[0] / cpu_wall[1]
+        r["cpu_share"] = single.percent
         r["fft_step"] = 8.0 * r["fft"]
         r["fft_share"] = 100.0 * r["fft_step"] / r["steps_long"]
         # derived, within this repeat
@@ -396,71 +330,44 @@ def rows(b: Bench) -> list[tuple[str, str, str, int]]:
     ]
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     args, repeats = benchmark_args(__doc__, 7, "smaller samples and 3 repeats (a few seconds)", argv)
+    bench, run = measure(lambda: Bench(quick=args.quick, seed=args.seed), repeats)
+    info = run.machine
 
-    t_start = time.perf_counter()
-    started = dt.datetime.now(dt.timezone.utc)
-    load_before = os.getloadavg()
-    bench = Bench(quick=args.quick, seed=args.seed)
-    t_w = time.perf_counter()
-    bench.warm_up()
-    warm_s = time.perf_counter() - t_w
-
-    samples: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        for key, val in bench.time_all().items():
-            samples.setdefault(key, []).append(val)
-
-    info = machine_info()
-    info["load_avg_1_5_15_before"] = [round(x, 2) for x in load_before]
-    info["load_avg_1_5_15_after"] = info.pop("load_avg_1_5_15")
-    total_s = time.perf_counter() - t_start
-
-    print(f"chaoscontrol speed benchmark  {started:%Y-%m-%d %H:%M} UTC  repeats={repeats}{'  (--quick)' if args.quick else ''}")
+    print(f"chaoscontrol speed benchmark  {run.started:%Y-%m-%d %H:%M} UTC  repeats={repeats}{'  (--quick)' if args.quick else ''}")
     print(f"KS L={bench.cfg.L:g} N={bench.cfg.N} dt={bench.cfg.dt:g}; env {ENV_ID}: frame_skip={FRAME_SKIP}, 4 actuators, 8 sensors")
-    print(f"CPU: {info['cpu_model']}, {info['cpu_count']} CPUs; load avg (1/5/15 min) before {info['load_avg_1_5_15_before']}, after {info['load_avg_1_5_15_after']}")
+    print(cpu_line(info))
     print(
         f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']} "
         f"({info['numba_num_threads']} threads, {info['numba_threading_layer']} layer), "
         f"rocket-fft {info['rocket_fft']} ({info['rocket_fft_simd']} build), gymnasium {info['gymnasium']}"
     )
     print()
-    results = print_table(rows(bench), samples, GOALS, 50, 14)
+    results = print_table(rows(bench), run.samples, GOALS, 50, 14)
     print()
-    statuses = [(k, results[k]["status"]) for k in GOALS]
-    print("goals: " + ", ".join(f"{k} {st}" for k, st in statuses) + "  (judged on the medians)")
+    print(goals_line(GOALS, results) + "  (judged on the medians)")
     print(
-        f"warm-up {warm_s:.1f} s, total {total_s:.1f} s. A load check well below 100 % means the CPU was shared "
-        "during the timings (see docs/performance.md)."
+        f"warm-up {run.durations['warm_up_s']:.1f} s, total {run.durations['total_s']:.1f} s. A load check well below 100 % "
+        "means the CPU was shared during the timings (see docs/performance.md)."
     )
 
     if args.json is not None:
-        payload = {
-            "date_utc": started.isoformat(timespec="seconds"),
-            "argv": sys.argv[1:],
-            "repeats": repeats,
-            "quick": args.quick,
-            "config": {"L": bench.cfg.L, "N": bench.cfg.N, "dt": bench.cfg.dt, "frame_skip": FRAME_SKIP, "batch": BATCH},
-            "sizes": {
-                "steps_per_long_call": bench.n_long,
-                "short_calls_per_repeat": bench.n_short_calls,
-                "batch_steps_per_call": bench.n_batch_steps,
-                "batch_steps_per_call_1_thread": bench.n_batch_steps_1t,
-                "reference_steps_per_repeat": bench.n_ref,
-                "episodes_per_repeat": bench.n_episodes,
-                "interval_calls_per_repeat": bench.n_interval_calls,
-                "fft_pairs_per_repeat": bench.n_fft_pairs,
-            },
-            "machine": info,
-            "results": results,
-            "goals": {k: {"op": op, "threshold": thr, "status": results[k]["status"]} for k, (op, thr) in GOALS.items()},
-            "warm_up_s": warm_s,
-            "total_s": total_s,
+        sizes = {
+            "steps_per_long_call": bench.n_long,
+            "short_calls_per_repeat": bench.n_short_calls,
+            "batch_steps_per_call": bench.n_batch_steps,
+            "batch_steps_per_call_1_thread": bench.n_batch_steps_1t,
+            "reference_steps_per_repeat": bench.n_ref,
+            "episodes_per_repeat": bench.n_episodes,
+            "interval_calls_per_repeat": bench.n_interval_calls,
+            "fft_pairs_per_repeat": bench.n_fft_pairs,
         }
-        write_json(args.json, payload)
+        config = {"L": bench.cfg.L, "N": bench.cfg.N, "dt": bench.cfg.dt, "frame_skip": FRAME_SKIP, "batch": BATCH}
+        write_json(args.json, json_payload(
+            run.started, argv, info, results, repeats=repeats, quick=args.quick, config=config, sizes=sizes,
+            goals=goals_section(GOALS, results), **run.durations,
+        ))
     return 0
 
 

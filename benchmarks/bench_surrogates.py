@@ -20,8 +20,8 @@ batch size B (``--batches``, default 1 256):
   tensors, u (B, N) = B states on the attractor (the same every call) and
   a (B, n_act) uniform in [-1, 1] (8 batches drawn once, used in turn);
 - (k) the truth kernel: ``ks_control_interval_batch`` called as
-  :func:`chaoscontrol.surrogates.evaluate.evaluate_surrogate` calls it for its
-  speed figures: on a fresh copy (``.copy()``, timed) of the spectra of the same
+  :func:`chaoscontrol.surrogates.metrics.truth_throughput` calls it for the
+  surrogate evaluation's speed figures: on a fresh copy (``.copy()``, timed) of the spectra of the same
   B states each call, the same actions in float64, and the env's forcing basis,
   max_forcing, coefficients, frame_skip and wavenumbers;
 - (e) the truth env: ``KSControlVectorEnv(num_envs=B, max_episode_steps=None,
@@ -62,8 +62,6 @@ move with the load. Nothing here runs on a GPU.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import gc
 import math
 import os
 import sys
@@ -76,17 +74,25 @@ import numba
 import numpy as np
 import torch
 
-from _common import benchmark_args, print_table, write_json
+from _common import (  # benchmarks/_common.py (the script's folder)
+    QUIET_OTHERS,
+    OtherLoad,
+    benchmark_parser,
+    cpu_line,
+    gc_paused,
+    json_payload,
+    measure,
+    parse_benchmark_args,
+    print_table,
+    quiet_repeats,
+    write_json,
+)
 
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 from chaoscontrol.solvers.control import N_DIAG, ks_control_interval_batch
 from chaoscontrol.surrogates.dataset import DYNAMICS_KEYS
 from chaoscontrol.surrogates.threads import torch_threads_kept
 from chaoscontrol.surrogates.train import load_surrogate
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_solver import machine_info  # noqa: E402  (same machine information)
-from bench_vector import QUIET_OTHERS, _proc_stat  # noqa: E402  (same load check)
 
 DEFAULT_BATCHES = (1, 256)
 N_ACTION_BATCHES = 8  # action batches drawn once per B, used in turn
@@ -124,19 +130,14 @@ def _add_own_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, int, argparse.ArgumentParser]:
-    """:func:`_common.benchmark_args` with this script's checkpoints, ``--batches`` and ``--torch-threads``.
+    """The benchmark arguments (benchmarks/_common.py) with this script's checkpoints, ``--batches`` and ``--torch-threads``.
 
     :return: (args, repeats, the parser, for errors found after parsing).
     """
-    made: list[argparse.ArgumentParser] = []
-
-    def add(parser: argparse.ArgumentParser) -> None:
-        _add_own_arguments(parser)
-        made.append(parser)
-
-    args, repeats = benchmark_args(__doc__, DEFAULT_REPEATS, "calls of ~0.05 s instead of ~0.2 s, 3 repeats", argv, add)
+    parser = benchmark_parser(__doc__, DEFAULT_REPEATS, "calls of ~0.05 s instead of ~0.2 s, 3 repeats", _add_own_arguments)
+    args, repeats = parse_benchmark_args(parser, argv)
     args.batches = list(dict.fromkeys(args.batches))  # drop repeats, keep the order
-    return args, repeats, made[0]
+    return args, repeats, parser
 
 
 def load_models(paths: list[Path], parser: argparse.ArgumentParser) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -289,17 +290,11 @@ class Bench:
     def time_all(self) -> dict[str, float]:
         """One repeat of every measurement; returns the figures of this repeat."""
         r: dict[str, float] = {}
-        busy0, _ = _proc_stat()
-        proc0, wall0 = time.process_time(), time.perf_counter()
-        gc.disable()
-        try:
+        with OtherLoad() as load, gc_paused():
             for key, b, fn in self.measurements():
                 n = self.n_calls[key]
                 r[f"{key}_s"] = n * b / fn(n)
-        finally:
-            gc.enable()
-        busy1, _ = _proc_stat()
-        r["others_cpu"] = 100.0 * ((busy1 - busy0) - (time.process_time() - proc0)) / (time.perf_counter() - wall0)
+        r["others_cpu"] = load.others_cpu
         for b in self.batches:
             for i in range(len(self.models)):
                 r[f"ratio{i}_{b}"] = r[f"model{i}_{b}_s"] / r[f"kernel_{b}_s"]
@@ -332,34 +327,18 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.torch_threads)
     torch_threads = torch.get_num_threads()
 
-    t_start = time.perf_counter()
-    started = dt.datetime.now(dt.timezone.utc)
-    load_before = os.getloadavg()
-    bench = Bench(models, env_config, args.batches, quick=args.quick, seed=args.seed)
-    setup_s = time.perf_counter() - t_start
-    t_w = time.perf_counter()
-    bench.warm_up()
-    warm_s = time.perf_counter() - t_w
-
-    samples: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        for key, val in bench.time_all().items():
-            samples.setdefault(key, []).append(val)
+    bench, run = measure(lambda: Bench(models, env_config, args.batches, quick=args.quick, seed=args.seed), repeats)
     if torch.get_num_threads() != torch_threads:
         raise RuntimeError(f"torch's thread count changed from {torch_threads} to {torch.get_num_threads()} while timing")
-
-    info = machine_info()
+    info = run.machine
     info["torch"] = torch.__version__
     info["torch_num_threads"] = torch_threads
     info["torch_threads_source"] = "--torch-threads" if args.torch_threads else "process default"
     for var in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "NUMBA_THREADING_LAYER"):
         info[var] = os.environ.get(var, "unset")
-    info["load_avg_1_5_15_before"] = [round(x, 2) for x in load_before]
-    info["load_avg_1_5_15_after"] = info.pop("load_avg_1_5_15")
-    total_s = time.perf_counter() - t_start
 
     ec = env_config
-    print(f"chaoscontrol surrogate speed benchmark  {started:%Y-%m-%d %H:%M} UTC  repeats={repeats}{'  (--quick)' if args.quick else ''}")
+    print(f"chaoscontrol surrogate speed benchmark  {run.started:%Y-%m-%d %H:%M} UTC  repeats={repeats}{'  (--quick)' if args.quick else ''}")
     print(
         f"truth: KS L={ec['L']:g} N={ec['N']} dt={ec['dt']:g}, frame_skip={ec['frame_skip']} (one transition = "
         f"{bench.interval:g} time units), {bench.n_act} actuators, width {ec['actuator_width']:g}, "
@@ -368,10 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     print("models:")
     for m in models:
         print(f"  {m['label']}: {m['params']:,} parameters  ({m['path']})")
-    print(
-        f"CPU: {info['cpu_model']}, {info['cpu_count']} CPUs; load avg (1/5/15 min) before "
-        f"{info['load_avg_1_5_15_before']}, after {info['load_avg_1_5_15_after']}"
-    )
+    print(cpu_line(info))
     print(
         f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, torch {info['torch']}, "
         f"rocket-fft {info['rocket_fft']}"
@@ -383,42 +359,34 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     label_width = max(56, *(len(label) for _, label, _, _ in rows(bench)))
-    results = print_table(rows(bench), samples, {}, label_width, 14)
+    results = print_table(rows(bench), run.samples, {}, label_width, 14)
     print()
-    quiet = sum(x < QUIET_OTHERS for x in samples["others_cpu"])
+    quiet = quiet_repeats(run.samples)
     print(
         f"{quiet} of {repeats} repeats ran on a quiet machine (other processes < {QUIET_OTHERS:.0f} % of one core); "
         "CPU figures on a shared machine: read the medians and the m / k ratios."
     )
-    print(f"set-up {setup_s:.1f} s, warm-up {warm_s:.1f} s, total {total_s:.1f} s.")
+    d = run.durations
+    print(f"set-up {d['setup_s']:.1f} s, warm-up {d['warm_up_s']:.1f} s, total {d['total_s']:.1f} s.")
 
     if args.json is not None:
-        payload = {
-            "date_utc": started.isoformat(timespec="seconds"),
-            "argv": sys.argv[1:] if argv is None else list(argv),
-            "repeats": repeats,
-            "quick": args.quick,
-            "config": {
-                "env": {k: env_config[k] for k in DYNAMICS_KEYS},
-                "batches": bench.batches,
-                "torch_threads": torch_threads,
-                "numba_threads": numba.get_num_threads(),
-                "seed": args.seed,
-            },
-            "models": [{k: m[k] for k in ("path", "label", "family", "params", "config")} for m in models],
-            "sizes": {
-                "calls_per_repeat": dict(bench.n_calls),
-                "target_s_per_measurement": bench.target_s,
-                "action_batches": N_ACTION_BATCHES,
-            },
-            "machine": info,
-            "results": results,
-            "quiet_repeats": quiet,
-            "setup_s": setup_s,
-            "warm_up_s": warm_s,
-            "total_s": total_s,
+        config = {
+            "env": {k: env_config[k] for k in DYNAMICS_KEYS},
+            "batches": bench.batches,
+            "torch_threads": torch_threads,
+            "numba_threads": numba.get_num_threads(),
+            "seed": args.seed,
         }
-        write_json(args.json, payload)
+        sizes = {
+            "calls_per_repeat": dict(bench.n_calls),
+            "target_s_per_measurement": bench.target_s,
+            "action_batches": N_ACTION_BATCHES,
+        }
+        write_json(args.json, json_payload(
+            run.started, argv, info, results, repeats=repeats, quick=args.quick, config=config,
+            models=[{k: m[k] for k in ("path", "label", "family", "params", "config")} for m in models],
+            sizes=sizes, quiet_repeats=quiet, **d,
+        ))
     return 0
 
 

@@ -51,26 +51,21 @@ the 2-thread timings slow and erratic, often slower than 1 thread.
 
 from __future__ import annotations
 
-import datetime as dt
-import gc
 import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import gymnasium as gym
 import numba
 import numpy as np
 
-from _common import benchmark_args, print_table, write_json  # benchmarks/_common.py (the script's folder)
+from _common import QUIET_OTHERS, OtherLoad, ThreadCpuShare, benchmark_args, cpu_line, gc_paused  # benchmarks/_common.py
+from _common import goals_line, goals_section, json_payload, measure, package_version, print_table, quiet_repeats, write_json
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.agents import KSVecEnv
 from chaoscontrol.solvers.control import ks_control_interval_batch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_solver import _pkg_version, machine_info  # noqa: E402  (same machine information)
 
 ENV_ID = "KS-Control-v0"
 EPISODE_STEPS = 400  # TimeLimit of KS-Control-v0
@@ -80,7 +75,6 @@ DUMMY_BATCHES = (8, 64)
 THREAD_B = 64
 THREAD_CHUNK = 10  # steps per thread setting when 1 and N threads alternate
 GOAL_B = 64
-QUIET_OTHERS = 10.0  # % of one core used by other processes below which a repeat counts as quiet
 NO_LIMIT = 10**9  # TimeLimit for "steps only" single envs: never reached
 
 #: Goals: (row key, comparison, threshold).
@@ -89,19 +83,6 @@ GOALS = {
     f"sb3_s_{GOAL_B}": (">=", 100_000.0),
     "thread_ratio_env": (">=", 1.6),
 }
-
-
-def _proc_stat() -> tuple[float, float]:
-    """(busy, steal) CPU seconds of the whole machine so far, all CPUs together (from /proc/stat)."""
-    try:
-        with open("/proc/stat") as fh:
-            fields = [int(x) for x in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return float("nan"), float("nan")
-    tick = os.sysconf("SC_CLK_TCK")
-    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
-    steal = fields[7] if len(fields) > 7 else 0
-    return (user + nice + system + irq + softirq) / tick, steal / tick
 
 
 def _check_finite(name: str, u: np.ndarray) -> None:
@@ -280,14 +261,7 @@ class Bench:
     def time_all(self, with_resets: bool = True) -> dict[str, float]:
         """One repeat of every measurement; returns the figures of this repeat."""
         r: dict[str, float] = {}
-        cpu_wall = [0.0, 0.0]
-
-        def single_threaded(fn: Callable[..., float], *args) -> float:
-            c0, w0 = time.thread_time(), time.perf_counter()
-            out = fn(*args)
-            cpu_wall[0] += time.thread_time() - c0
-            cpu_wall[1] += time.perf_counter() - w0
-            return out
+        single_threaded = ThreadCpuShare()
 
         def thread_pair(fn: Callable[..., float], *args) -> tuple[float, float]:
             """Seconds per step with numba's threads and with 1 thread, interleaved in chunks of THREAD_CHUNK
@@ -306,10 +280,8 @@ class Bench:
             n = n_chunks * THREAD_CHUNK
             return t_nt / n, t_1t / n
 
-        busy0, steal0 = _proc_stat()
-        proc0, wall0 = time.process_time(), time.perf_counter()
-        gc.disable()
-        try:
+        # CPU used by everything else on this machine (other processes, the kernel) while this repeat ran
+        with OtherLoad() as load, gc_paused():
             # ---- steps only
             n = self.n_single
             r["single_s"] = n / single_threaded(self.t_single, self.single_s, n)
@@ -336,13 +308,7 @@ class Bench:
                     t_cycle[f"sb3_{b}"] = one(self.t_sb3, self.sb3_r[b], b, EPISODE_STEPS)
                 for b in self.dummy_batches:
                     t_cycle[f"dummy_{b}"] = single_threaded(self.t_sb3, self.dummy_r[b], b, EPISODE_STEPS)
-        finally:
-            gc.enable()
-        busy1, steal1 = _proc_stat()
-        wall = time.perf_counter() - wall0
-        # CPU used by everything else on this machine (other processes, the kernel) while this repeat ran
-        r["others_cpu"] = 100.0 * ((busy1 - busy0) - (time.process_time() - proc0)) / wall
-        r["steal"] = 100.0 * (steal1 - steal0) / wall
+        r["others_cpu"], r["steal"] = load.others_cpu, load.steal
 
         # ---- rates and derived figures, within this repeat
         for key, t in t_step.items():
@@ -374,7 +340,7 @@ class Bench:
                 # per env: the cycle minus 400 steps-only steps (for NEXT_STEP this includes the extra step call)
                 r[f"gym_reset_ms_{b}"] = (t_cycle[f"gym_{b}"] - EPISODE_STEPS * t_step[f"gym_{b}"]) / b * 1e3
                 r[f"gym_ep_ms_{b}"] = EPISODE_STEPS * t_step[f"gym_{b}"] / b * 1e3
-        r["cpu_share"] = 100.0 * cpu_wall[0] / cpu_wall[1]
+        r["cpu_share"] = single_threaded.percent
 
         for name, envs in (("gym steps-only", self.gym_s), ("gym with resets", self.gym_r)):
             for b, env in envs.items():
@@ -439,42 +405,20 @@ def rows(b: Bench, keys: set[str]) -> list[tuple[str | None, str, str, int]]:
     return out
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     args, repeats = benchmark_args(__doc__, 5, "half the samples, 3 repeats, no DummyVecEnv, no B=256 with resets (10-15 s)", argv)
-
-    t_start = time.perf_counter()
-    started = dt.datetime.now(dt.timezone.utc)
-    load_before = os.getloadavg()
-    bench = Bench(quick=args.quick, seed=args.seed)
-    setup_s = time.perf_counter() - t_start
-    t_w = time.perf_counter()
-    bench.warm_up()
-    warm_s = time.perf_counter() - t_w
-
-    samples: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        for key, val in bench.time_all().items():
-            samples.setdefault(key, []).append(val)
-
-    info = machine_info()
-    info["stable_baselines3"] = _pkg_version("stable-baselines3")
+    bench, run = measure(lambda: Bench(quick=args.quick, seed=args.seed), repeats)
+    info = run.machine
+    info["stable_baselines3"] = package_version("stable-baselines3")
     for var in ("OMP_WAIT_POLICY", "NUMBA_THREADING_LAYER"):
         info[var] = os.environ.get(var, "unset")
-    info["load_avg_1_5_15_before"] = [round(x, 2) for x in load_before]
-    info["load_avg_1_5_15_after"] = info.pop("load_avg_1_5_15")
-    total_s = time.perf_counter() - t_start
 
-    print(f"chaoscontrol batched-env benchmark  {started:%Y-%m-%d %H:%M} UTC  repeats={repeats}{'  (--quick)' if args.quick else ''}")
+    print(f"chaoscontrol batched-env benchmark  {run.started:%Y-%m-%d %H:%M} UTC  repeats={repeats}{'  (--quick)' if args.quick else ''}")
     print(
         f"{ENV_ID}: frame_skip={FRAME_SKIP} (one env-step = {FRAME_SKIP} solver steps), KS L=22 N=64 dt=0.05, "
         f"4 actuators, 8 sensors; rates count B env-steps per batched step"
     )
-    print(
-        f"CPU: {info['cpu_model']}, {info['cpu_count']} CPUs; load avg (1/5/15 min) before "
-        f"{info['load_avg_1_5_15_before']}, after {info['load_avg_1_5_15_after']}"
-    )
+    print(cpu_line(info))
     print(
         f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']} "
         f"({info['numba_num_threads']} threads, {info['numba_threading_layer']} layer), "
@@ -485,44 +429,34 @@ def main(argv: list[str] | None = None) -> int:
         f"OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}"
     )
     print()
-    results = print_table(rows(bench, set(samples)), samples, GOALS, 56, 12)
+    results = print_table(rows(bench, set(run.samples)), run.samples, GOALS, 56, 12)
     print()
-    statuses = [(k, results[k]["status"]) for k in GOALS]
     print(
-        "goals: " + ", ".join(f"{k} {st}" for k, st in statuses)
+        goals_line(GOALS, results)
         + f"  (judged on the medians; env-steps/s goals on the steps-only rates at B={GOAL_B}, "
         f"thread scaling on the Gymnasium vector env at B={THREAD_B})"
     )
-    quiet = sum(x < QUIET_OTHERS for x in samples["others_cpu"])
+    quiet = quiet_repeats(run.samples)
     print(
         f"{quiet} of {repeats} repeats ran on a quiet machine (other processes < {QUIET_OTHERS:.0f} % of one core)"
         + ("." if quiet == repeats else "; in the others the 2-thread figures can be several times too slow "
            "(see docs/performance.md).")
     )
-    print(f"set-up {setup_s:.1f} s, warm-up {warm_s:.1f} s, total {total_s:.1f} s.")
+    d = run.durations
+    print(f"set-up {d['setup_s']:.1f} s, warm-up {d['warm_up_s']:.1f} s, total {d['total_s']:.1f} s.")
 
     if args.json is not None:
-        payload = {
-            "date_utc": started.isoformat(timespec="seconds"),
-            "argv": sys.argv[1:] if argv is None else list(argv),
-            "repeats": repeats,
-            "quick": args.quick,
-            "config": {"env": ENV_ID, "frame_skip": FRAME_SKIP, "episode_steps": EPISODE_STEPS, "batches": list(BATCHES)},
-            "sizes": {
-                "steps_only_batched_steps_per_repeat": {str(k): v for k, v in bench.n_steps.items()},
-                "single_env_steps_per_repeat": bench.n_single,
-                "dummy_batched_steps_per_repeat": {str(k): v for k, v in bench.n_dummy.items() if k in bench.dummy_batches},
-                "with_resets": "one episode cycle per env and repeat (400 step calls; 401 for the Gymnasium vector env)",
-            },
-            "machine": info,
-            "results": results,
-            "goals": {k: {"op": op, "threshold": thr, "status": results[k]["status"]} for k, (op, thr) in GOALS.items()},
-            "quiet_repeats": quiet,
-            "setup_s": setup_s,
-            "warm_up_s": warm_s,
-            "total_s": total_s,
+        sizes = {
+            "steps_only_batched_steps_per_repeat": {str(k): v for k, v in bench.n_steps.items()},
+            "single_env_steps_per_repeat": bench.n_single,
+            "dummy_batched_steps_per_repeat": {str(k): v for k, v in bench.n_dummy.items() if k in bench.dummy_batches},
+            "with_resets": "one episode cycle per env and repeat (400 step calls; 401 for the Gymnasium vector env)",
         }
-        write_json(args.json, payload)
+        config = {"env": ENV_ID, "frame_skip": FRAME_SKIP, "episode_steps": EPISODE_STEPS, "batches": list(BATCHES)}
+        write_json(args.json, json_payload(
+            run.started, argv, info, results, repeats=repeats, quick=args.quick, config=config, sizes=sizes,
+            goals=goals_section(GOALS, results), quiet_repeats=quiet, **d,
+        ))
     return 0
 
 

@@ -7,15 +7,18 @@ Trains with the hyper-parameters of ``configs/<algo>.yaml`` on the batched truth
 ``chaoscontrol train``, without evaluations or checkpoints) and times, by wrapping the algorithm's methods:
 the env (``VecTimer``: reset and step of the batched Numba env and its wrappers), rollout collection
 (``collect_rollouts``: env + policy inference + buffer), the gradient updates (``train``), and the total.
-Prints a table and, with ``--json``, writes the figures to a file. The results go into docs/performance.md.
+Prints a table and, with ``--json``, writes the figures, with the machine information of benchmarks/_common.py,
+to a file. The results go into docs/performance.md. One training run is one sample: there are no repeats.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import datetime as dt
 import time
 from pathlib import Path
+
+from _common import json_payload, load_average, machine_info, write_json  # benchmarks/_common.py (the script's folder)
 
 
 def profile(algo: str, timesteps: int, seed: int = 0, surrogate: str | None = None, env_kwargs: dict | None = None) -> dict[str, float]:
@@ -52,14 +55,16 @@ def profile(algo: str, timesteps: int, seed: int = 0, surrogate: str | None = No
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--algo", default="ppo")
     p.add_argument("--timesteps", type=int, default=100_000)
     p.add_argument("--surrogate", default=None, help="profile training on this surrogate checkpoint")
     p.add_argument("--burn-in", type=float, default=None, help="the env's burn-in per reset (default: the env's, 100)")
-    p.add_argument("--json", default=None, help="also write the figures to this file")
-    ns = p.parse_args()
+    p.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    ns = p.parse_args(argv)
+    started = dt.datetime.now(dt.timezone.utc)
+    load_before = load_average()
     r = profile(ns.algo, ns.timesteps, surrogate=ns.surrogate, env_kwargs=None if ns.burn_in is None else {"burn_in": ns.burn_in})
     print(f"{r['algo']}: {r['timesteps']:,} steps in {r['total_s']:.1f} s ({r['steps_per_s']:,.0f} steps/s, {r['n_envs']} envs, "
           f"{r['torch_threads']} torch threads)")
@@ -67,7 +72,7 @@ def main() -> None:
                        ("train_s", "gradient updates"), ("other_s", "other")):
         print(f"  {label:32s} {r[key]:8.1f} s  {100 * r[key] / r['total_s']:5.1f} %")
     if ns.json:
-        Path(ns.json).write_text(json.dumps(r, indent=1))
+        write_json(ns.json, json_payload(started, argv, machine_info(load_before), r))
 
 
 if __name__ == "__main__":
