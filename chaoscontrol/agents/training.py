@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 
 from chaoscontrol.agents.env_stack import find_timer, find_wrapper, make_vec_env, parse_wrapper
-from chaoscontrol.agents.robust_training import VecAdversarialTraining
 from chaoscontrol.agents.hyperparams import ALGOS, Hyperparams, algorithm_class, load_hyperparams
+from chaoscontrol.agents.vec_wrappers import GymnasiumVectorView, VecAdversarialTraining, VecResidualControl
+from chaoscontrol.envs.rollout import rollout
 from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
 from chaoscontrol.validation import check_int
 
@@ -141,72 +142,24 @@ class AgentTrainArgs:
 
             if parse_baseline(self.residual) is None:
                 raise ValueError(f"residual must be a baseline spec (lqr, lqg, mpc[:JSON]), got {self.residual!r}")
-        if self.surrogate is not None and not Path(self.surrogate).is_file():
-            raise ValueError(f"surrogate checkpoint {self.surrogate!r} does not exist")
-        hp = self.resolved_hyperparams()  # unknown keys, bad values: fail here
-        if self.residual_anchor:
-            self._check_anchor(hp)
-        self._probe_env()
-
-    def _check_anchor(self, hp: Hyperparams) -> None:
-        """Every reason the anchored residual policy cannot be used with these arguments, in one error."""
-        why = []
-        if self.residual is None:
-            why.append("it anchors a residual: give residual (--residual lqg)")
-        if self.algo != "ppo":
-            why.append(f"it is a PPO policy, got algo {self.algo!r}")
-        if self.symmetry_reduced:
-            why.append("the anchor would have to move with the symmetry frame: drop symmetry_reduced")
-        if hp.normalize:
-            why.append("the anchor would move with the normalisation statistics: set normalize: false")
-        if hp.algo_kwargs.get("policy", "MlpPolicy") != "MlpPolicy":
-            why.append(f"it replaces the MLP policy, got policy {hp.algo_kwargs['policy']!r}")
-        if hp.algo_kwargs.get("use_sde"):
-            why.append("it needs a Gaussian policy without gSDE: set use_sde: false")
-        if why:
-            raise ValueError("residual_anchor: " + "; ".join(why))
 
     def resolved_hyperparams(self) -> Hyperparams:
+        """The hyper-parameters: the YAML config (``configs/<algo>.yaml`` by default) with the overrides.
+
+        :raises ValueError: a missing config, an unknown key or a bad value, naming it.
+        """
         return load_hyperparams(self.algo, self.env_id, self.config, self.hyperparams)
 
-    def _probe_env(self) -> None:
-        """Build one env of the training stack (with the surrogate, checked against the env) and of the evaluation."""
-        try:
-            for surrogate in {self.surrogate, None}:
-                probe = make_vec_env(self.env_kwargs, 1, 0, self.wrappers, surrogate, self.max_episode_steps,
-                                     symmetry_reduced=self.symmetry_reduced, residual=self.residual)
-                probe.close()
-            if self.symmetry_augment:
-                self._check_augmentation(probe.observation_space.shape)
-        except TypeError as exc:
-            raise ValueError(f"env_kwargs: {exc}") from exc
+    def adversarial(self, env: Any) -> dict[str, Any] | None:
+        """Keywords of the training stack's ``VecAdversarialTraining`` (eps in units of u), or None.
 
-    def _check_augmentation(self, shape: tuple[int, ...]) -> None:
-        """Symmetric copies are valid transitions only for the bare observations (``shape``) and symmetric actuation."""
-        symmetry = self.symmetry()
-        if shape != (symmetry.n_obs,):
-            raise ValueError(f"symmetry_augment needs the bare observations ({symmetry.n_obs} entries), but the wrappers "
-                             f"{list(self.wrappers)} give shape {shape}")
-        broken = [w for w in self.wrappers if parse_wrapper(w)[0] in ("actuator-fault", "actuator-gain", "subset", "dead-sensors")]
-        if broken or self.residual is not None:
-            raise ValueError(f"symmetry_augment: {broken or ['residual']} break the symmetry (the copies would not be "
-                             "transitions of the same system)")
-
-    def symmetry(self) -> Any:
-        """The env's :class:`~chaoscontrol.envs.symmetry.KSSymmetry` (raises ValueError if it has none)."""
-        from chaoscontrol.envs.ks_control import KSControlEnv
-        from chaoscontrol.envs.symmetry import KSSymmetry
-
-        return KSSymmetry.from_env(KSControlEnv(**self.env_kwargs))
-
-    def adversarial(self) -> dict[str, Any] | None:
-        """Keywords of the training stack's ``VecAdversarialTraining`` (eps in units of u), or None."""
+        :param env: an env of the run's configuration (:func:`template_env`), whose rms(u) is the unit of eps.
+        """
         if self.adversarial_eps == 0.0:
             return None
-        from chaoscontrol.envs.ks_control import KSControlEnv
-        from chaoscontrol.envs.perturbation_wrappers import _sensor_scale
+        from chaoscontrol.agents.adversarial import attack_radius
 
-        return {"eps": self.adversarial_eps * _sensor_scale(KSControlEnv(**self.env_kwargs), True),
+        return {"eps": attack_radius(self.adversarial_eps, env),
                 "fraction": self.adversarial_fraction, "attack": self.adversarial_attack}
 
 
@@ -268,23 +221,14 @@ def _second_half_cost(rewards: np.ndarray) -> float:
 def evaluate_on(model: Any, venv: Any, episodes: int, deterministic: bool = True) -> dict[str, float]:
     """Mean and std of the return and the mean cost over the second half, over ``episodes`` episodes of ``venv``.
 
-    ``venv`` is reset first (its seeds fixed by the caller), so every call sees the same initial states.
+    ``venv`` (an SB3 vec env that resets its envs itself) is reset first (its seeds fixed by the caller), so every
+    call sees the same initial states; the episodes are the first ``episodes`` to end.
     """
-    obs = venv.reset()
-    n = venv.num_envs
-    returns, costs = [], []
-    current: list[list[float]] = [[] for _ in range(n)]
-    while len(returns) < episodes:
-        action, _ = model.predict(obs, deterministic=deterministic)
-        obs, rewards, dones, infos = venv.step(action)
-        for i in range(n):
-            current[i].append(float(rewards[i]))  # rewards are never normalised (VecNormalize(norm_reward=False))
-            if dones[i]:
-                r = np.array(current[i])
-                returns.append(float(r.sum()))
-                costs.append(_second_half_cost(r))
-                current[i] = []
-    returns_a, costs_a = np.array(returns[:episodes]), np.array(costs[:episodes])
+    run = rollout(GymnasiumVectorView(venv), lambda obs: model.predict(obs, deterministic=deterministic)[0], episodes=episodes)
+    rewards = [run.rewards[env, first : last + 1] for env, first, last in run.episodes()[:episodes]]
+    # rewards are never normalised (VecNormalize(norm_reward=False))
+    returns_a = np.array([float(r.sum()) for r in rewards])
+    costs_a = np.array([_second_half_cost(r) for r in rewards])
     return {"mean_return": float(returns_a.mean()), "std_return": float(returns_a.std()),
             "mean_cost_second_half": float(costs_a.mean()), "episodes": episodes}
 
@@ -354,11 +298,67 @@ def _status(out: Path, state: str, steps: int, **extra: Any) -> None:
     write_json_atomic(out / "status.json", {"state": state, "timesteps": steps, **extra})
 
 
+def template_env(args: AgentTrainArgs) -> Any:
+    """One env of the run's configuration: the checks of ``env_kwargs``, the configuration written to ``config.json``
+    and the symmetry and sensor scale of the run are read from it.
+
+    :raises ValueError: unknown or bad keywords of the env, naming them.
+    """
+    from chaoscontrol.envs.ks_control import KSControlEnv
+
+    try:
+        return KSControlEnv(**args.env_kwargs)
+    except TypeError as exc:
+        raise ValueError(f"env_kwargs: {exc}") from exc
+
+
+def check_anchor(args: AgentTrainArgs, hp: Hyperparams) -> None:
+    """Every reason the anchored residual policy cannot be used with ``args`` and ``hp``, in one error.
+
+    :param args: the run's arguments (``residual_anchor`` set).
+    :param hp: its resolved hyper-parameters.
+    """
+    why = []
+    if args.residual is None:
+        why.append("it anchors a residual: give residual (--residual lqg)")
+    if args.algo != "ppo":
+        why.append(f"it is a PPO policy, got algo {args.algo!r}")
+    if args.symmetry_reduced:
+        why.append("the anchor would have to move with the symmetry frame: drop symmetry_reduced")
+    if hp.normalize:
+        why.append("the anchor would move with the normalisation statistics: set normalize: false")
+    if hp.algo_kwargs.get("policy", "MlpPolicy") != "MlpPolicy":
+        why.append(f"it replaces the MLP policy, got policy {hp.algo_kwargs['policy']!r}")
+    if hp.algo_kwargs.get("use_sde"):
+        why.append("it needs a Gaussian policy without gSDE: set use_sde: false")
+    if why:
+        raise ValueError("residual_anchor: " + "; ".join(why))
+
+
+def check_augmentation(args: AgentTrainArgs, symmetry: Any, shape: tuple[int, ...]) -> None:
+    """Symmetric copies are valid transitions only for the bare observations and symmetric actuation.
+
+    :param args: the run's arguments (``symmetry_augment`` set).
+    :param symmetry: the env's :class:`~chaoscontrol.envs.symmetry.KSSymmetry`.
+    :param shape: the observation shape of the training stack.
+    """
+    if shape != (symmetry.n_obs,):
+        raise ValueError(f"symmetry_augment needs the bare observations ({symmetry.n_obs} entries), but the wrappers "
+                         f"{list(args.wrappers)} give shape {shape}")
+    broken = [w for w in args.wrappers if parse_wrapper(w)[0] in ("actuator-fault", "actuator-gain", "subset", "dead-sensors")]
+    if broken or args.residual is not None:
+        raise ValueError(f"symmetry_augment: {broken or ['residual']} break the symmetry (the copies would not be "
+                         "transitions of the same system)")
+
+
 def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
     """Train (or resume) the run of ``args``; returns the final model's path (``OUT/model.zip``).
 
-    :raises ValueError: a new run into a folder that already has checkpoints, or a resume whose arguments
-        differ from the run's (naming the keys), or with no checkpoint to resume from.
+    The arguments' values were checked when they were made; what they refer to (the hyper-parameter config, the
+    env's keywords, the surrogate, the wrappers on the env) is checked here, once, before anything is written.
+
+    :raises ValueError: bad input of those (naming it), a new run into a folder that already has checkpoints, or a
+        resume whose arguments differ from the run's (naming the keys), or with no checkpoint to resume from.
     """
     import numba
     import torch
@@ -377,11 +377,16 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
     from stable_baselines3.common.vec_env import VecNormalize
 
     from chaoscontrol import __version__
-    from chaoscontrol.envs.ks_control import KSControlEnv
+    from chaoscontrol.envs.symmetry import KSSymmetry
 
     out = Path(args.out)
     ckpt_dir = out / "checkpoints"
     hp = args.resolved_hyperparams()
+    if args.residual_anchor:
+        check_anchor(args, hp)
+    template = template_env(args)
+    if args.surrogate is not None and not Path(args.surrogate).is_file():
+        raise ValueError(f"surrogate checkpoint {args.surrogate!r} does not exist")
     cls = algorithm_class(args.algo)
     if resume:
         if not (out / "config.json").is_file():
@@ -395,17 +400,26 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
             raise ValueError(f"cannot resume: no checkpoint in {str(ckpt_dir)!r}")
     elif _checkpoints(ckpt_dir) or (out / "model.zip").exists():
         raise ValueError(f"{str(out)!r} already holds a run; pass --resume to continue it or choose another --out")
+    # the stacks are built before anything is written: a surrogate of another configuration or wrappers that do
+    # not fit the env fail here
+    venv = make_vec_env(args.env_kwargs, hp.n_envs, args.seed, args.wrappers, args.surrogate, args.max_episode_steps, hp.normalize,
+                        symmetry_reduced=args.symmetry_reduced, adversarial=args.adversarial(template), residual=args.residual)
+    eval_env = make_vec_env(args.env_kwargs, min(args.eval_episodes, 16), args.seed + EVAL_SEED_OFFSET, args.wrappers, None,
+                            args.max_episode_steps, symmetry_reduced=args.symmetry_reduced, residual=args.residual)
+    symmetry = KSSymmetry.from_env(template) if args.symmetry_augment else None
+    if symmetry is not None:
+        try:
+            check_augmentation(args, symmetry, venv.observation_space.shape)
+        except ValueError:
+            venv.close()
+            eval_env.close()
+            raise
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         write_json_atomic(out / "config.json", {
-            "args": asdict(args), "hyperparams": hp.to_dict(), "env_config": KSControlEnv(**args.env_kwargs).config_dict(),
-            "seed": args.seed,
+            "args": asdict(args), "hyperparams": hp.to_dict(), "env_config": template.config_dict(), "seed": args.seed,
             "package_version": __version__, "git_hash": git_hash(), "torch_threads": torch.get_num_threads(),
         })
-    venv = make_vec_env(args.env_kwargs, hp.n_envs, args.seed, args.wrappers, args.surrogate, args.max_episode_steps, hp.normalize,
-                        symmetry_reduced=args.symmetry_reduced, adversarial=args.adversarial(), residual=args.residual)
-    eval_env = make_vec_env(args.env_kwargs, min(args.eval_episodes, 16), args.seed + EVAL_SEED_OFFSET, args.wrappers, None,
-                            args.max_episode_steps, symmetry_reduced=args.symmetry_reduced, residual=args.residual)
     if hp.normalize:
         eval_env = VecNormalize(eval_env, norm_obs=True, norm_reward=False, training=False)
     n_actions = venv.action_space.shape[0]
@@ -426,10 +440,10 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
         if args.symmetry_augment:
             from chaoscontrol.agents.robust_training import SymmetryAugmentedReplayBuffer
 
-            extra = {"replay_buffer_class": SymmetryAugmentedReplayBuffer, "replay_buffer_kwargs": {"symmetry": args.symmetry()}}
+            extra = {"replay_buffer_class": SymmetryAugmentedReplayBuffer, "replay_buffer_kwargs": {"symmetry": symmetry}}
         kwargs = hp.constructor_kwargs(n_actions)
         if args.residual_anchor:
-            from chaoscontrol.agents.residual import AnchoredResidualPolicy, VecResidualControl, rest_observation
+            from chaoscontrol.agents.residual import AnchoredResidualPolicy, rest_observation
 
             anchor = rest_observation(find_wrapper(venv, VecResidualControl).controller)
             kwargs["policy"] = AnchoredResidualPolicy

@@ -18,10 +18,10 @@ from stable_baselines3 import PPO
 
 from chaoscontrol.apps import cli
 from chaoscontrol.agents.env_stack import find_wrapper, make_vec_env
-from chaoscontrol.agents.policies import load_agent
-from chaoscontrol.agents.robustness import make_policy
-from chaoscontrol.agents.residual import AnchoredResidualPolicy, VecResidualControl, residual_policy, rest_observation
+from chaoscontrol.agents.policies import load_agent, make_policy, residual_policy
+from chaoscontrol.agents.residual import AnchoredResidualPolicy, rest_observation
 from chaoscontrol.agents.training import train_agent
+from chaoscontrol.agents.vec_wrappers import VecResidualControl
 from chaoscontrol.baselines import make_baseline
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
@@ -136,7 +136,7 @@ def test_a_run_from_before_the_option_resumes_with_its_default(tmp_path):
 ])
 def test_anchor_refuses_what_it_cannot_honour(tmp_path, kwargs, reason):
     with pytest.raises(ValueError, match=reason):
-        targs(tmp_path / "x", env_kwargs={**E3, **ENV_KWARGS}, residual_anchor=True, **kwargs)
+        train_agent(targs(tmp_path / "x", env_kwargs={**E3, **ENV_KWARGS}, residual_anchor=True, **kwargs))
     assert not (tmp_path / "x").exists()
 
 

@@ -23,21 +23,20 @@ from chaoscontrol.apps import cli
 from chaoscontrol.agents import training
 from chaoscontrol.agents.env_stack import find_wrapper, make_vec_env
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
-from chaoscontrol.agents.perturbed_vec_env import VecPerturbation
-from chaoscontrol.agents.policies import load_agent
-from chaoscontrol.agents.robust_training import (
-    SymmetryAugmentedReplayBuffer,
-    VecAdversarialTraining,
-    VecSymmetryReduced,
-    canonical_indices,
-    symmetry_reduced_policy,
-    transform_rows,
-)
+from chaoscontrol.agents.policies import load_agent, symmetry_reduced_policy
+from chaoscontrol.agents.robust_training import SymmetryAugmentedReplayBuffer
+from chaoscontrol.agents.vec_wrappers import VecAdversarialTraining, VecPerturbation, VecSymmetryReduced
 from chaoscontrol.agents.training import EVAL_SEED_OFFSET, AgentTrainArgs, train_agent
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, make_perturbation
 from chaoscontrol.envs.perturbations import RandomisedGaussianNoise
-from chaoscontrol.envs.symmetry import KSSymmetry, SymmetryReducedObservation, symmetric_transitions
+from chaoscontrol.envs.symmetry import (
+    KSSymmetry,
+    SymmetryReducedObservation,
+    canonical_indices,
+    symmetric_transitions,
+    transform_rows,
+)
 from chaoscontrol.solvers.attractor import attractor_rms
 
 from tiny_runs import ENV_KWARGS, NET, OFF_HP, PPO_HP, STEPS, targs
@@ -583,7 +582,7 @@ def test_robust_training_arguments_are_checked(tmp_path):
     with pytest.raises(ValueError, match="adversarial_fraction"):
         AgentTrainArgs(adversarial_eps=0.1, adversarial_fraction=1.5, out=str(tmp_path / "d"))
     with pytest.raises(ValueError, match="symmetry"):
-        targs(tmp_path / "e", wrappers=("subset:0",), symmetry_reduced=True)
+        train_agent(targs(tmp_path / "e", wrappers=("subset:0",), symmetry_reduced=True))
     assert not any(tmp_path.iterdir())  # nothing written
 
 
@@ -622,7 +621,8 @@ def test_cli_symmetry_augment_with_ppo_is_an_error(tmp_path, capsys):
 
 def test_attack_on_a_reduced_policy_is_computed_in_its_canonical_frame(reduced_run):
     """With ``frame``, the delta is T_g^-1 of the attack on the canonical observation; same norm budget."""
-    from chaoscontrol.agents.adversarial import AdversarialPerturbation, policy_frame
+    from chaoscontrol.agents.adversarial import AdversarialPerturbation
+    from chaoscontrol.agents.policies import policy_frame
 
     path = reduced_run / "model.zip"
     frame = policy_frame(str(path))
@@ -644,7 +644,7 @@ def test_attack_on_a_reduced_policy_is_computed_in_its_canonical_frame(reduced_r
 
 
 def test_residual_control_adds_the_baseline_and_restarts_its_filter(tmp_path):
-    from chaoscontrol.agents.residual import VecResidualControl
+    from chaoscontrol.agents.vec_wrappers import VecResidualControl
     from chaoscontrol.baselines import make_baseline
     from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 
@@ -688,7 +688,7 @@ def test_residual_run_is_evaluated_with_its_baseline(tmp_path):
 def test_symmetry_augmentation_refuses_what_breaks_the_symmetry(tmp_path, kwargs):
     env_kwargs = {"objective": "target", "target": "E1"} if "residual" in kwargs else {}
     with pytest.raises(ValueError, match="symmetry_augment"):
-        targs(tmp_path / "x", algo="sac", symmetry_augment=True, env_kwargs=env_kwargs, **kwargs)
+        train_agent(targs(tmp_path / "x", algo="sac", symmetry_augment=True, env_kwargs=env_kwargs, **kwargs))
     assert not (tmp_path / "x").exists()
 
 

@@ -18,10 +18,9 @@ from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
 import chaoscontrol
 from chaoscontrol.agents import training
-from chaoscontrol.agents.env_stack import VecTimer, find_timer, make_vec_env, parse_wrapper
+from chaoscontrol.agents.env_stack import find_timer, make_vec_env, parse_wrapper
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
 from chaoscontrol.agents.hyperparams import algorithm_class
-from chaoscontrol.agents.perturbed_vec_env import VecPerturbation
 from chaoscontrol.agents.policies import load_agent, normalisation_file, run_config, run_folder
 from chaoscontrol.agents.training import (
     EVAL_SEED_OFFSET,
@@ -30,6 +29,7 @@ from chaoscontrol.agents.training import (
     save_checkpoint,
     train_agent,
 )
+from chaoscontrol.agents.vec_wrappers import VecPerturbation, VecTimer
 from chaoscontrol.agents.vec_env import KSVecEnv
 from chaoscontrol.envs.ks_control import KSControlEnv
 
@@ -188,9 +188,20 @@ def test_bad_arguments_fail_before_anything_is_written(tmp_path):
     ]
     for kwargs, word in cases:
         with pytest.raises(ValueError) as info:
-            targs(out, **kwargs)
+            train_agent(targs(out, **kwargs))
         assert word in str(info.value), (kwargs, str(info.value))
     assert not out.exists()
+
+
+def test_arguments_are_inert(tmp_path, monkeypatch):
+    """Making the arguments checks their values only: no env is built, no file read; train_agent checks the rest."""
+    def built(*args, **kwargs):
+        raise AssertionError("an env was built")
+
+    monkeypatch.setattr(training, "make_vec_env", built)
+    monkeypatch.setattr(KSControlEnv, "__init__", built)
+    targs(tmp_path / "run", surrogate=str(tmp_path / "missing.pt"), env_kwargs={"sensor": 4}, config="missing.yaml",
+          hyperparams={"learning_rat": 1.0}, symmetry_augment=True, algo="sac", residual_anchor=True)
 
 
 # ================================================================================ surrogate
@@ -253,7 +264,7 @@ def test_train_on_surrogate_evaluates_on_truth(tmp_path, monkeypatch, surrogate_
 def test_surrogate_of_another_configuration_is_refused_before_training(tmp_path, surrogate_path, env_kwargs, key):
     out = tmp_path / "run"
     with pytest.raises(ValueError) as info:
-        targs(out, "ppo", surrogate=surrogate_path, env_kwargs={**ENV_KWARGS, **env_kwargs})
+        train_agent(targs(out, "ppo", surrogate=surrogate_path, env_kwargs={**ENV_KWARGS, **env_kwargs}))
     assert "surrogate" in str(info.value) and key in str(info.value)
     assert not out.exists()
 
