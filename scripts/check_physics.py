@@ -1,4 +1,4 @@
-"""Measure the KS reference numbers of DESIGN.md section 2 and write docs/physics.md.
+"""Measure the KS reference numbers of docs/design.md section 6 and write docs/physics.md.
 
     .venv/bin/python scripts/check_physics.py [--trajectories 8] [--t-average 2000] [--out docs/physics.md]
 

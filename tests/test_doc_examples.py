@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ["README.md", "docs/robustness_toolkit.md", "docs/baselines.md"]
+DOCS = ["README.md", "docs/robustness_toolkit.md", "docs/baselines.md", "docs/design.md"]
 BLOCKS = [
     (doc, i, block)
     for doc in DOCS
@@ -27,6 +27,13 @@ def test_doc_example_runs(doc, index, code):
     exec(compile(code, f"{doc}[python block {index}]", "exec"), namespace)
     if "u" in namespace:  # the README's examples end with a state of the KS grid
         assert namespace["u"].shape == (64,)
-    if "venv" in namespace:
+    if "venv" in namespace and doc == "docs/design.md":  # the worked example of a new system
+        obs, _ = namespace["venv"].reset(seed=0)
+        assert obs.shape == (16, 3)
+        from gymnasium.utils.env_checker import check_env
+
+        check_env(namespace["env"].unwrapped, skip_render_check=True)
+        namespace["gym"].registry.pop("Lorenz63-Sketch-v0")  # leave the registry as it was
+    elif "venv" in namespace:
         obs, _ = namespace["venv"].reset(seed=0)
         assert obs.shape == (64, 8)

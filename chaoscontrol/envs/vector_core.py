@@ -273,3 +273,29 @@ class ControlVectorEnv(VectorEnv):
         for key in list(infos):
             infos[f"_{key}"] = self._all.copy()
         return infos
+
+
+class VectorEntryPoint:
+    """The ``vector_entry_point`` of a :class:`ControlEnv` subclass: ``gym.make_vec`` calls it.
+
+    ``VectorEntryPoint(MyEnv)(num_envs=B, max_episode_steps=T, **kwargs)`` is
+    ``ControlVectorEnv(MyEnv(**kwargs), B, T, autoreset_mode)``; an instance at
+    module level can be named in a registration string. Picklable.
+
+    :param env_class: the single env's class (its keywords are the batched env's).
+    """
+
+    def __init__(self, env_class: type[ControlEnv]) -> None:
+        self.env_class = env_class
+
+    def __call__(self, num_envs: int = 1, max_episode_steps: int | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, render_mode: str | None = None,
+                 **env_kwargs: Any) -> ControlVectorEnv:
+        if render_mode is not None:
+            raise ValueError(f"render_mode is not supported by the batched env (got {render_mode!r}); "
+                             f"render a single {self.env_class.__name__} instead")
+        return ControlVectorEnv(self.env_class(**env_kwargs), num_envs, max_episode_steps, autoreset_mode)
+
+
+__all__ = ["ControlVectorEnv", "VectorEntryPoint"]
+

@@ -1,6 +1,6 @@
 """Energy budget of forced KS, computed from the spectral state by Parseval.
 
-With the space average <g> = (1/L) int_0^L g dx (DESIGN.md section 2):
+With the space average <g> = (1/L) int_0^L g dx (docs/design.md section 6):
 
     E   = <u^2> / 2          energy
     P   = <u_x^2>            production (by the anti-diffusion u_xx)

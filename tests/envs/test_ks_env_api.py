@@ -1,4 +1,4 @@
-"""KS-Control-v0: API contract (DESIGN.md section 3) — checkers, registration, spaces, infos, rendering."""
+"""KS-Control-v0: API contract (docs/design.md section 4) — checkers, registration, spaces, infos, rendering."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import pytest
 
 from chaoscontrol.solvers import KSConfig, ks_coefficients, ks_etdrk4_steps_batch, to_physical, to_spectral
 
-#: Default case of DESIGN.md section 2.
+#: Default case of docs/design.md section 6.
 L22 = 22.0
 N64 = 64
 DT = 0.05

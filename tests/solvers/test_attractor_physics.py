@@ -1,5 +1,5 @@
 """Statistics of the L = 22 KS attractor and Lyapunov exponents, against the literature
-(Cvitanovic, Davidchack & Siminos 2010; DESIGN.md section 2) and linear theory."""
+(Cvitanovic, Davidchack & Siminos 2010; docs/design.md section 6) and linear theory."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from chaoscontrol.solvers import (
 L = 22.0
 N = 64
 
-# (energy <u^2>/2, dissipation <u_xx^2>, dominant wavenumber), CDS 2010 / DESIGN.md section 2.
+# (energy <u^2>/2, dissipation <u_xx^2>, dominant wavenumber), CDS 2010 / docs/design.md section 6.
 LITERATURE = {
     "E1": (0.2609, 0.203, 1),
     "E2": (0.4382, 0.541, 2),
