@@ -45,7 +45,7 @@ from _common import ThreadCpuShare, benchmark_args, cpu_line, gc_paused, goals_l
 from _common import json_payload, measure, print_table, write_json
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
-from chaoscontrol.solvers.control import N_DIAG, ks_control_interval
+from chaoscontrol.solvers.control import N_DIAG
 from chaoscontrol.solvers.ks import (
     KSConfig,
     ks_coefficients,
@@ -129,9 +129,8 @@ class Bench:
         self.actions = rng.uniform(-1.0, 1.0, (EPISODE_STEPS, n_act)).astype(np.float32)
         self._env_seeded = {id(self.env): False, id(self.env_bare): False}
 
-        # Direct ks_control_interval call with the env's arrays.
-        e = self.env_bare
-        self.ci_args = (e._forcing_basis, e.max_forcing, e._coeffs, e.frame_skip, e._k)
+        # Direct ks_control_interval call through the env's dynamics (KSDynamics.advance_one).
+        self.ci_dynamics = self.env_bare.dynamics
         self.ci_v = v.copy()
         self.ci_u = np.zeros(self.cfg.N)
         self.ci_diag = np.zeros(N_DIAG)
@@ -151,7 +150,7 @@ class Bench:
         vb = self.vb[:8].copy()
         ks_etdrk4_steps_batch(vb, self.fhat_b[:8], self.coeffs, 2)
         ks_etdrk4_step_reference(v, self.fhat, self.coeffs)
-        ks_control_interval(self.ci_v.copy(), self.ci_actions[0], *self.ci_args, self.ci_u, self.ci_diag)
+        self.ci_dynamics.advance_one(self.ci_v.copy(), self.ci_u, self.ci_actions[0], self.ci_diag)
         fft_round_trips(self.fft_v, self.fft_u, 1)
         for env in (self.env, self.env_bare):
             self._reset(env)
@@ -236,11 +235,11 @@ class Bench:
     def t_interval(self) -> float:
         """us per ks_control_interval call (5 solver steps + read-out)."""
         v, u, d = self.ci_v, self.ci_u, self.ci_diag
-        fb, mf, c, n, k = self.ci_args
+        advance_one = self.ci_dynamics.advance_one
         acts = self.ci_actions
         t0 = time.perf_counter()
         for a in acts:
-            ks_control_interval(v, a, fb, mf, c, n, k, u, d)
+            advance_one(v, u, a, d)
         return (time.perf_counter() - t0) / acts.shape[0] * 1e6
 
     def t_fft(self) -> float:

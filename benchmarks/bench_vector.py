@@ -65,7 +65,6 @@ from _common import goals_line, goals_section, json_payload, measure, package_ve
 
 import chaoscontrol  # noqa: F401  (registers KS-Control-v0)
 from chaoscontrol.agents import KSVecEnv
-from chaoscontrol.solvers.control import ks_control_interval_batch
 
 ENV_ID = "KS-Control-v0"
 EPISODE_STEPS = 400  # TimeLimit of KS-Control-v0
@@ -167,11 +166,11 @@ class Bench:
 
         # (k) kernel alone, on copies of the steps-only env's arrays
         t = self.gym_s[bmax].unwrapped.template
-        self.kernel_const = (t._forcing_basis, t.max_forcing, t._coeffs, t.frame_skip, t._k)
+        self.kernel_dynamics = t.dynamics
         self.kernel_state = {}
         for b in BATCHES:
             e = self.gym_s[b].unwrapped
-            self.kernel_state[b] = (e._v.copy(), e._u.copy(), e._diag.copy())
+            self.kernel_state[b] = (e._states.copy(), e._fields.copy(), e._diag.copy())
 
     # ------------------------------------------------------------------ warm-up
 
@@ -250,12 +249,12 @@ class Bench:
     def t_kernel(self, b: int, n: int, start: int = 0) -> float:
         """Seconds for ``n`` calls of ks_control_interval_batch on B states (actions already float64)."""
         v, u, d = self.kernel_state[b]
-        fb, mf, c, fs, k = self.kernel_const
+        advance = self.kernel_dynamics.advance
         acts = self.actions64[start : start + n, :b]
         assert len(acts) == n, "not enough pre-generated actions"
         t0 = time.perf_counter()
         for a in acts:
-            ks_control_interval_batch(v, a, fb, mf, c, fs, k, u, d)
+            advance(v, u, a, d)
         return time.perf_counter() - t0
 
     def time_all(self, with_resets: bool = True) -> dict[str, float]:

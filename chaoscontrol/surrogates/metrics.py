@@ -155,15 +155,13 @@ def truth_throughput(venv: Any, states: np.ndarray, batch: int) -> float:
     :param states: grid states (n, N), repeated or cut to ``batch`` rows.
     :param batch: states per call.
     """
-    from chaoscontrol.solvers.control import ks_control_interval_batch
-
     n = states.shape[-1]
     vb = np.fft.rfft(np.resize(states, (batch, n)), axis=-1)
     t = venv.template
     a64, uo, do = np.zeros((batch, t.action_space.shape[0])), np.zeros((batch, n)), np.zeros((batch, 5))
     with torch_threads_kept():
         return throughput(
-            lambda: ks_control_interval_batch(vb.copy(), a64, t._forcing_basis, t.max_forcing, t._coeffs, t.frame_skip, t._k, uo, do), batch
+            lambda: t.truth.advance(vb.copy(), uo, a64, do), batch
         )
 
 
