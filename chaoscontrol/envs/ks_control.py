@@ -147,8 +147,8 @@ class KSControlEnv(ControlEnv):
         *,
         dynamics: Dynamics | None = None,
     ) -> None:
-        truth = KSDynamics(L=L, N=N, dt=dt, frame_skip=frame_skip, actuators=actuators,
-                           actuator_width=actuator_width, max_forcing=max_forcing, burn_in=burn_in)
+        truth = KSDynamics.from_env_kwargs(dict(L=L, N=N, dt=dt, frame_skip=frame_skip, actuators=actuators,
+                                                actuator_width=actuator_width, max_forcing=max_forcing, burn_in=burn_in))
         self.sensor_positions = resolve_positions("sensors", sensors, L, N, sensor_positions)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")

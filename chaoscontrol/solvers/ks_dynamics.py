@@ -43,14 +43,14 @@ from chaoscontrol.validation import check_int, check_non_negative, check_positiv
 
 #: Names of the KS diagnostics columns (before max|u|).
 KS_DIAGNOSTICS = ("energy", "production", "dissipation", "power")
+#: The env keywords that configure the dynamics besides the grid (L, N, dt).
+ENV_KWARGS = ("frame_skip", "actuators", "actuator_width", "max_forcing", "burn_in")
 
 
 class KSDynamics:
     """Actuated KS on a periodic grid, advanced one control interval at a time (see the module docstring).
 
-    :param L: domain length, > 0.
-    :param N: grid points, even, >= 8.
-    :param dt: solver time step, > 0.
+    :param config: the grid and solver step (L, N, dt) of :class:`~chaoscontrol.solvers.ks.KSConfig`.
     :param frame_skip: solver steps per control interval, >= 1.
     :param actuators: a count (evenly spaced, centres (2j + 1) L / (2n)) or a sequence of centres in [0, L).
     :param actuator_width: Gaussian width sigma of the actuators, > 0.
@@ -64,18 +64,18 @@ class KSDynamics:
 
     def __init__(
         self,
-        L: float = 22.0,
-        N: int = 64,
-        dt: float = 0.05,
+        config: KSConfig | None = None,
         frame_skip: int = 5,
         actuators: int | Sequence[float] = 4,
         actuator_width: float = 0.4,
         max_forcing: float = 0.5,
         burn_in: float = 100.0,
     ) -> None:
-        self.config = KSConfig(L=check_positive("L", L), N=N, dt=check_positive("dt", dt))
+        self.config = KSConfig() if config is None else config
+        if not isinstance(self.config, KSConfig):
+            raise ValueError(f"config must be a KSConfig, got {type(config).__name__}")
         self.frame_skip = check_int("frame_skip", frame_skip)
-        self.actuator_positions = resolve_positions("actuators", actuators, L, N, actuator_centres)
+        self.actuator_positions = resolve_positions("actuators", actuators, self.config.L, self.config.N, actuator_centres)
         self.actuator_width = check_positive("actuator_width", actuator_width)
         self.max_forcing = check_non_negative("max_forcing", max_forcing)
         self.burn_in = check_non_negative("burn_in", burn_in)
@@ -95,6 +95,15 @@ class KSDynamics:
         self.n_actions = int(self.actuator_positions.size)
         self.control_dt = self.frame_skip * cfg.dt
         self._zero_forcing = np.zeros((1, cfg.n_modes), dtype=np.complex128)
+
+    @classmethod
+    def from_env_kwargs(cls, kwargs: dict[str, Any]) -> KSDynamics:
+        """The dynamics of ``KS-Control-v0`` keywords (L, N, dt, frame_skip, actuators, actuator_width,
+        max_forcing, burn_in; the others are ignored), each checked with an error naming it."""
+        grid = {"L": 22.0, "N": 64, "dt": 0.05}
+        grid.update({k: kwargs[k] for k in grid if k in kwargs})
+        config = KSConfig(L=check_positive("L", grid["L"]), N=grid["N"], dt=check_positive("dt", grid["dt"]))
+        return cls(config, **{k: kwargs[k] for k in ENV_KWARGS if k in kwargs})
 
     # ------------------------------------------------------------------ the protocol
 

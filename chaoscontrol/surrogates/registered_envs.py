@@ -17,10 +17,6 @@ from typing import Any
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 
-#: The keywords of KSControlEnv that configure its dynamics (the rest configure the task).
-KS_DYNAMICS_KWARGS = ("L", "N", "dt", "frame_skip", "actuators", "actuator_width", "max_forcing", "burn_in")
-
-
 def surrogate_dynamics(surrogate: str, env_kwargs: dict[str, Any]):
     """The :class:`~chaoscontrol.surrogates.backend.SurrogateDynamics` of a checkpoint, for these env keywords.
 
@@ -31,7 +27,7 @@ def surrogate_dynamics(surrogate: str, env_kwargs: dict[str, Any]):
     from chaoscontrol.solvers.ks_dynamics import KSDynamics
     from chaoscontrol.surrogates.backend import SurrogateDynamics
 
-    truth = KSDynamics(**{k: env_kwargs[k] for k in KS_DYNAMICS_KWARGS if k in env_kwargs})
+    truth = KSDynamics.from_env_kwargs(env_kwargs)
     try:
         return SurrogateDynamics(str(surrogate), truth)
     except ValueError as exc:
@@ -65,4 +61,4 @@ def make_ks_control_vector_env(num_envs: int = 1, surrogate: str | None = None, 
     return KSControlVectorEnv(num_envs=num_envs, surrogate=str(surrogate), dynamics=dynamics, **kwargs)
 
 
-__all__ = ["KS_DYNAMICS_KWARGS", "make_ks_control_env", "make_ks_control_vector_env", "surrogate_dynamics"]
+__all__ = ["make_ks_control_env", "make_ks_control_vector_env", "surrogate_dynamics"]
