@@ -6,6 +6,8 @@ threshold). Rows flagged by ``clip`` (after a blow-up) have NaN set to 0 and
 are clipped into the observation space. Two operators serve every system:
 
 - :class:`FullField`: the whole field, flattened;
+- :class:`IndexSensors`: chosen entries of the flattened field (components of an
+  ODE state, sites of a lattice);
 - :class:`PointSensors`: values at points of a periodic 1-D grid, picked when
   they lie on grid points, else by trigonometric (Fourier) interpolation,
   which is exact at grid points (interpolated values can overshoot the field's
@@ -43,6 +45,35 @@ class FullField:
         return _fix_rows(fields.astype(np.float32), clip, self.bound)
 
 
+class IndexSensors:
+    """Chosen entries of the flattened field as the observation.
+
+    :param indices: flat indices into one field, (n_sens,), each in [0, field_size).
+    :param field_size: number of values of one field.
+    :param bound: observation bound.
+    :raises ValueError: naming ``sensors`` for indices out of range, repeated, or not 1-D integers.
+    """
+
+    def __init__(self, indices: np.ndarray, field_size: int, bound: float) -> None:
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"sensors must be a non-empty 1-D sequence of integer indices, got {indices!r}")
+        if idx.min() < 0 or idx.max() >= field_size or np.unique(idx).size != idx.size:
+            raise ValueError(f"sensors must be distinct indices in [0, {field_size}), got {idx.tolist()}")
+        self.index = idx.astype(np.int64)
+        self.n_obs = int(idx.size)
+        self.bound = float(bound)
+
+    def __call__(self, fields: np.ndarray, clip: bool | np.ndarray) -> np.ndarray:
+        """Float32 readings of ``fields`` (..., *field_shape) at the flat indices."""
+        flat = fields.reshape(-1) if fields.ndim == 1 else fields.reshape(fields.shape[0], -1)
+        picked = flat[self.index] if fields.ndim == 1 else flat[:, self.index]
+        obs = np.ascontiguousarray(picked, dtype=np.float32)
+        if clip is False:
+            return obs
+        return _fix_rows(obs, clip, self.bound)
+
+
 class PointSensors:
     """Point values of a periodic 1-D field at ``positions`` (``observe="sensors"``).
 
@@ -74,4 +105,4 @@ class PointSensors:
         return _fix_rows(obs, clip, self.bound)
 
 
-__all__ = ["FullField", "PointSensors"]
+__all__ = ["FullField", "IndexSensors", "PointSensors"]

@@ -170,3 +170,16 @@ def test_pickle_round_trip_continues_identically():
     a = np.array([0.2, -0.1], dtype=np.float32)
     assert env.step(a)[1] == clone.step(a)[1]
     np.testing.assert_array_equal(env.u, clone.u)
+
+
+def test_index_sensors_pick_flat_entries_and_refuse_bad_indices():
+    from chaoscontrol.envs.observation import IndexSensors
+
+    sensors = IndexSensors(np.array([2, 0]), 3, 5.0)
+    fields = np.array([[1.0, 2.0, 3.0], [4.0, np.nan, 60.0]])
+    np.testing.assert_array_equal(sensors(fields, False), np.array([[3.0, 1.0], [60.0, 4.0]], dtype=np.float32))
+    np.testing.assert_array_equal(sensors(fields, np.array([False, True])), [[3.0, 1.0], [5.0, 4.0]])
+    np.testing.assert_array_equal(sensors(fields[0], False), np.array([3.0, 1.0], dtype=np.float32))
+    for bad in ([3], [1, 1], [], [0.5]):
+        with pytest.raises(ValueError, match="sensors"):
+            IndexSensors(np.array(bad), 3, 5.0)
