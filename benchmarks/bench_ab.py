@@ -20,10 +20,14 @@ then times:
 The table gives, per measurement, the median over repeats of each tree's rate and
 of the per-repeat ratio new / ref (within a repeat the two runs are adjacent).
 Threads: ``NUMBA_NUM_THREADS``/``OMP_NUM_THREADS`` are passed through as set.
+The repeats, the machine information and the ``--json`` document are those of
+benchmarks/_common.py (the children turn the garbage collector off themselves).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import json
 import os
 import statistics
@@ -32,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import benchmark_args, fmt, write_json
+from _common import benchmark_args, fmt, json_payload, load_average, machine_info, round_robin, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,18 +118,25 @@ def main(argv: list[str] | None = None) -> int:
         add_arguments=lambda p: p.add_argument("--ref", default="18df285", help="the reference commit (default 18df285)"),
     )
     names = ("single", "batched", "surrogate")
-    samples: dict[str, dict[str, list[float]]] = {tree: {n: [] for n in names} for tree in ("ref", "new")}
+    started, load_before = dt.datetime.now(dt.timezone.utc), load_average()
     with tempfile.TemporaryDirectory(prefix="bench_ab_") as tmp:
         tmp = Path(tmp)
         trees = {"ref": export_tree(args.ref, Path(tempfile.mkdtemp(dir=tmp))), "new": ROOT}
         ckpt = tmp / "spectral.pt"
         write_checkpoint(ckpt)
-        for r in range(repeats):
-            order = ("ref", "new") if r % 2 == 0 else ("new", "ref")
-            for tree in order:
-                for name, value in run_child(trees[tree], ckpt, args.seed).items():
-                    samples[tree][name].append(value)
+        counter = itertools.count()
+
+        def one_repeat() -> dict[str, float]:
+            """Both trees, in the order A, B then B, A: the figures of this repeat as ``tree/name``."""
+            r = next(counter)
+            out = {}
+            for tree in (("ref", "new") if r % 2 == 0 else ("new", "ref")):
+                out.update({f"{tree}/{name}": value for name, value in run_child(trees[tree], ckpt, args.seed).items()})
             print(f"repeat {r + 1}/{repeats} done", file=sys.stderr)
+            return out
+
+        flat = round_robin(one_repeat, repeats)
+    samples = {tree: {n: flat[f"{tree}/{n}"] for n in names} for tree in ("ref", "new")}
     results = {}
     print(f"A/B against {args.ref}, {repeats} repeats (medians)")
     print(f"{'measurement':<12} {'unit':<14} {'ref':>10} {'new':>10} {'new/ref':>8} {'min':>6} {'max':>6}")
@@ -139,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = {"unit": unit, "ref": samples["ref"][name], "new": samples["new"][name], "ratios": ratios,
                          "ref_median": ref_med, "new_median": new_med, "ratio_median": ratio}
     if args.json is not None:
-        write_json(args.json, {"ref": args.ref, "repeats": repeats, "results": results})
+        write_json(args.json, json_payload(started, argv, machine_info(load_before), results, ref=args.ref, repeats=repeats))
     return 0
 
 
