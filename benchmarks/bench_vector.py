@@ -343,7 +343,7 @@ class Bench:
 
         for name, envs in (("gym steps-only", self.gym_s), ("gym with resets", self.gym_r)):
             for b, env in envs.items():
-                _check_finite(f"{name} B={b}", env.unwrapped._u)
+                _check_finite(f"{name} B={b}", env.unwrapped.u)
         for b, (v, _, _) in self.kernel_state.items():
             _check_finite(f"kernel B={b}", v)
         return r
