@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def distances(model: Path, target: str, episodes: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Times (steps + 1,) and rms distances to the target (episodes, steps + 1) under the agent of ``model`` (a run's ``model.zip``)."""
-    from chaoscontrol.agents.robustness import make_policy
+    from chaoscontrol.agents.policies import make_policy
     from chaoscontrol.envs.ks_vector import KSControlVectorEnv
     from chaoscontrol.solvers.diagnostics import rms_distance_rows
 

@@ -23,27 +23,55 @@ PGD (Madry et al. 2018) takes ``steps`` projected steps of size
 :class:`~chaoscontrol.envs.perturbations.Perturbation` model, so it works on
 single envs (:class:`AdversarialObservation`) and in batch
 (:class:`~chaoscontrol.envs.perturbation_wrappers.VectorPerturbation`,
-:class:`~chaoscontrol.agents.perturbed_vec_env.VecPerturbation`). Observations
+:class:`~chaoscontrol.agents.vec_wrappers.VecPerturbation`). Observations
 are attacked as the policy sees them: wrap the env the policy was trained on
 (a ``VecNormalize`` normalisation is not undone here).
+
+The attack radius is a sensor level: a fraction of the attractor's rms(u) unless ``relative=False``
+(:func:`attack_radius`). :func:`attacked_vector_env` wires an attack on a trained policy into a Gymnasium
+vector env, for ``chaoscontrol evaluate`` and the robustness harness.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.utils import RecordConstructorArgs
 
+from chaoscontrol.agents.policies import check_model_spaces, make_policy, policy_frame
 from chaoscontrol.envs import perturbations as P
-from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, _sensor_scale
+from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, VectorPerturbation, sensor_scale
+from chaoscontrol.envs.symmetry import canonical_indices, transform_rows
 from chaoscontrol.validation import check_int, check_non_negative
 
 ATTACKS = ("fgsm", "pgd")
 NORMS = ("linf", "l2")
 OBJECTIVES = ("auto", "action", "q", "value")
+#: Keywords of an attack given as a perturbation (``perturbation_kwargs`` of the harness and of ``evaluate``).
+ATTACK_KEYWORDS = ("norm", "attack", "objective", "steps", "relative")
+
+
+def attack_radius(level: float, env: gym.Env | gym.vector.VectorEnv, relative: bool = True) -> float:
+    """The attack radius eps in observation units: ``level`` times rms(u) of the attractor if ``relative``, else ``level``.
+
+    :param level: the radius as given (>= 0).
+    :param env: the KS env (single, batched or wrapped) whose rms(u) is the unit.
+    :param relative: ``level`` is a fraction of rms(u) (the default of every sensor level).
+    """
+    return check_non_negative("eps", level) * sensor_scale(env, relative)
+
+
+def check_attack_keywords(kwargs: dict[str, Any]) -> None:
+    """Raise ValueError naming the key if ``kwargs`` has a key outside :data:`ATTACK_KEYWORDS` or a bad choice."""
+    unknown = set(kwargs) - set(ATTACK_KEYWORDS)
+    if unknown:
+        raise ValueError(f"perturbation_kwargs of 'adversarial' has unknown keys {sorted(unknown)}")
+    for key, choices in (("norm", NORMS), ("attack", ATTACKS), ("objective", OBJECTIVES)):
+        if key in kwargs and kwargs[key] not in choices:
+            raise ValueError(f"perturbation_kwargs['{key}'] must be one of {choices}, got {kwargs[key]!r}")
 
 
 def _policy_parts(model: Any) -> tuple[str, Any]:
@@ -136,8 +164,6 @@ class AdversarialPerturbation(P.Perturbation):
         """The attack delta (R, n) for observations ``obs`` (R, n)."""
         if self.frame is None:
             return self._perturbation(obs, rngs)
-        from chaoscontrol.agents.robust_training import canonical_indices, transform_rows
-
         idx = canonical_indices(self.frame, obs)
         delta = self._perturbation(transform_rows(self.frame, np.asarray(obs), idx, "observation"), rngs)
         return transform_rows(self.frame, delta, idx, "observation", inverse=True)
@@ -192,28 +218,41 @@ class AdversarialObservation(PerturbationWrapper, RecordConstructorArgs):
         RecordConstructorArgs.__init__(self, eps=eps, norm=norm, attack=attack, objective=objective, steps=steps, relative=relative)
         check_non_negative("eps", eps)
         check_model_spaces(model, env.observation_space, env.action_space)
-        perturbation = AdversarialPerturbation(model, eps * _sensor_scale(env, relative), norm, attack, objective, steps)
+        perturbation = AdversarialPerturbation(model, attack_radius(eps, env, relative), norm, attack, objective, steps)
         super().__init__(env, perturbation, "observation")
 
 
-def policy_frame(policy: str) -> Any:
-    """The symmetry group of a policy trained on symmetry-reduced observations (from its run folder), else None."""
-    from chaoscontrol.agents.policies import run_config
+def attacked_vector_env(
+    env: gym.vector.VectorEnv, policy: str, level: float, seed: int, deterministic: bool = True, **kwargs: Any
+) -> tuple[VectorPerturbation, Callable[[np.ndarray], np.ndarray]]:
+    """``env`` with its observations attacked (FGSM/PGD) against the trained policy ``policy``, and that policy.
 
-    config = run_config(policy) if str(policy).endswith(".zip") else None
-    if not (config and config.get("args", {}).get("symmetry_reduced")):
-        return None
-    from chaoscontrol.envs.ks_control import KSControlEnv
-    from chaoscontrol.envs.symmetry import KSSymmetry
+    The attack sees the observations as the policy does, in its symmetry frame if it was trained reduced
+    (:func:`~chaoscontrol.agents.policies.policy_frame`).
 
-    return KSSymmetry.from_env(KSControlEnv(**config["args"]["env_kwargs"]))
+    :param env: the Gymnasium vector env the policy acts on (with the perturbations below the attack).
+    :param policy: the path of an SB3 ``.zip``.
+    :param level: the attack radius (:func:`attack_radius`).
+    :param seed: seed of the policy (:func:`~chaoscontrol.agents.policies.make_policy`).
+    :param deterministic: deterministic actions of the policy.
+    :param kwargs: :data:`ATTACK_KEYWORDS` (``relative`` for the radius, the others for :class:`AdversarialPerturbation`).
+    :return: (the attacked env, act(obs) -> actions of the policy, checked against ``env``).
+    """
+    check_attack_keywords(kwargs)
+    act, model = make_policy(policy, env, seed, deterministic)
+    relative = kwargs.pop("relative", True)
+    attack = AdversarialPerturbation(model, attack_radius(level, env, relative), frame=policy_frame(policy), **kwargs)
+    return VectorPerturbation(env, attack, "observation"), act
 
 
-def check_model_spaces(model: Any, observation_space: gym.spaces.Space, action_space: gym.spaces.Space) -> None:
-    """Raise ValueError (naming ``model``) if the model's spaces do not match the env's."""
-    m_obs = getattr(model, "observation_space", None)
-    m_act = getattr(model, "action_space", None)
-    if m_obs is not None and getattr(m_obs, "shape", None) != observation_space.shape:
-        raise ValueError(f"model observation space {m_obs} does not match the env's {observation_space}")
-    if m_act is not None and getattr(m_act, "shape", None) != action_space.shape:
-        raise ValueError(f"model action space {m_act} does not match the env's {action_space}")
+__all__ = [
+    "ATTACKS",
+    "ATTACK_KEYWORDS",
+    "NORMS",
+    "OBJECTIVES",
+    "AdversarialObservation",
+    "AdversarialPerturbation",
+    "attack_radius",
+    "attacked_vector_env",
+    "check_attack_keywords",
+]

@@ -9,21 +9,30 @@
       -> VecMonitor                                  episode returns and lengths (before any normalisation)
       -> VecNormalize (observations; optional)       statistics saved with every checkpoint
 
-Wrapper specs are ``NAME:LEVEL`` or ``NAME:LEVEL:{json keywords}``, NAME one of
-:data:`~chaoscontrol.envs.perturbation_wrappers.PERTURBATIONS` (e.g. ``noise:0.1``,
-``dropout:0.2``, ``actuator-fault:0:{"index": 1, "mode": "stuck"}``).
+The wrappers are in :mod:`chaoscontrol.agents.vec_wrappers`. Wrapper specs are ``NAME:LEVEL`` or
+``NAME:LEVEL:{json keywords}``, NAME one of :data:`~chaoscontrol.envs.perturbation_wrappers.PERTURBATIONS`
+(e.g. ``noise:0.1``, ``dropout:0.2``, ``actuator-fault:0:{"index": 1, "mode": "stuck"}``).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper, VecMonitor, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
+from chaoscontrol.agents.vec_env import make_ks_vec_env
+from chaoscontrol.agents.vec_wrappers import (
+    VecAdversarialTraining,
+    VecResidualControl,
+    VecSymmetryReduced,
+    VecTimer,
+    perturb_vec_env,
+)
+from chaoscontrol.baselines import make_baseline
 from chaoscontrol.envs.perturbation_wrappers import PERTURBATIONS
+from chaoscontrol.envs.symmetry import KSSymmetry
 from chaoscontrol.surrogates.threads import torch_threads_kept
 
 
@@ -53,38 +62,6 @@ def parse_wrapper(spec: str) -> tuple[str, float, dict[str, Any]]:
     return name, level, kwargs
 
 
-class VecTimer(VecEnvWrapper):
-    """Accumulates the wall time spent in ``reset`` and ``step`` of the wrapped env (``seconds``) and the steps.
-
-    It also restores torch's thread count after every env call: Numba's OpenMP layer resets it to the
-    core count on its first parallel kernel (see :mod:`chaoscontrol.surrogates.threads`), which would
-    make a run started with ``OMP_NUM_THREADS=1`` oversubscribe a shared machine.
-    """
-
-    def __init__(self, venv: VecEnv) -> None:
-        super().__init__(venv)
-        self.seconds = 0.0
-        self.steps = 0
-
-    def _timed(self, fn, *args):
-        t0 = time.perf_counter()
-        with torch_threads_kept():
-            out = fn(*args)
-        self.seconds += time.perf_counter() - t0
-        return out
-
-    def reset(self):
-        return self._timed(self.venv.reset)
-
-    def step_async(self, actions: np.ndarray) -> None:
-        self._timed(self.venv.step_async, actions)
-
-    def step_wait(self):
-        out = self._timed(self.venv.step_wait)
-        self.steps += self.num_envs
-        return out
-
-
 def make_vec_env(
     env_kwargs: dict[str, Any],
     n_envs: int,
@@ -106,17 +83,12 @@ def make_vec_env(
     :param surrogate: a surrogate checkpoint that replaces the solver, or None for the truth.
     :param max_episode_steps: time limit.
     :param normalize: add ``VecNormalize`` of the observations (rewards are left alone).
-    :param symmetry_reduced: add :class:`~chaoscontrol.agents.robust_training.VecSymmetryReduced`.
-    :param adversarial: keywords of :class:`~chaoscontrol.agents.robust_training.VecAdversarialTraining`
+    :param symmetry_reduced: add :class:`~chaoscontrol.agents.vec_wrappers.VecSymmetryReduced`.
+    :param adversarial: keywords of :class:`~chaoscontrol.agents.vec_wrappers.VecAdversarialTraining`
         (``eps`` in observation units, ``fraction``, ``attack``...), or None; attach the model before training.
     :param residual: a baseline spec (``lqg``...) whose actions are added to the agent's
-        (:class:`~chaoscontrol.agents.residual.VecResidualControl`), or None.
+        (:class:`~chaoscontrol.agents.vec_wrappers.VecResidualControl`), or None.
     """
-    from chaoscontrol.agents.robust_training import VecAdversarialTraining, VecSymmetryReduced
-    from chaoscontrol.envs.symmetry import KSSymmetry
-    from chaoscontrol.agents.perturbed_vec_env import perturb_vec_env
-    from chaoscontrol.agents.vec_env import make_ks_vec_env
-
     kwargs = dict(env_kwargs)
     if surrogate is not None:
         kwargs["surrogate"] = surrogate
@@ -126,9 +98,6 @@ def make_vec_env(
             name, level, wkwargs = parse_wrapper(spec)
             venv = perturb_vec_env(venv, name, level, **wkwargs)
     if residual is not None:
-        from chaoscontrol.agents.residual import BaselineProbe, VecResidualControl
-        from chaoscontrol.baselines import make_baseline
-
         venv = VecResidualControl(venv, make_baseline(residual, BaselineProbe(venv)))
     if symmetry_reduced:
         venv = VecSymmetryReduced(venv, KSSymmetry.from_env(find_wrapper(venv, VecTimer).venv.template))
@@ -151,8 +120,30 @@ def find_wrapper(venv: VecEnv | None, cls: type) -> Any:
 
 
 def find_timer(venv: VecEnv) -> VecTimer | None:
-    """The :class:`VecTimer` inside a stack, if any."""
+    """The :class:`~chaoscontrol.agents.vec_wrappers.VecTimer` inside a stack, if any."""
     return find_wrapper(venv, VecTimer)
 
 
-__all__ = ["VecTimer", "find_timer", "find_wrapper", "make_vec_env", "parse_wrapper"]
+class BaselineProbe:
+    """Looks like a KS vector env to :func:`chaoscontrol.baselines.make_baseline`: the template and the spaces.
+
+    :param venv: an SB3 stack over ``KSVecEnv`` (the baseline is built for the observations at its top).
+    """
+
+    def __init__(self, venv: VecEnv) -> None:
+        timer = find_wrapper(venv, VecTimer)
+        base = timer.venv if timer is not None else venv
+        self.template = getattr(base, "template", None)
+        if self.template is None:
+            raise ValueError("residual control needs the KS vector env underneath")
+        self.num_envs = venv.num_envs
+        self.single_observation_space = venv.observation_space
+        self.single_action_space = venv.action_space
+        self.env = venv  # the wrapper chain, searched for a ``subset`` perturbation
+
+    @property
+    def unwrapped(self) -> BaselineProbe:
+        return self
+
+
+__all__ = ["BaselineProbe", "find_timer", "find_wrapper", "make_vec_env", "parse_wrapper"]

@@ -7,7 +7,8 @@ no control (zero action, no perturbation), and writes
 - ``DIR/evaluation.json``: ``mean_return``, ``mean_cost_second_half`` (mean of -reward over the second
   half of each episode), ``no_control_cost_second_half``, ``improvement`` (1 - cost / no-control cost,
   per episode, then averaged), each with a 95% confidence half-width (1.96 standard errors);
-  ``success_rate`` (final rms(u - u*) < 0.1; null for the dissipation objective); ``blowups``; the
+  ``success_rate`` (final rms(u - u*) below :data:`~chaoscontrol.envs.rollout.SUCCESS_DISTANCE`, 0.1; null for
+  the dissipation objective); ``blowups``; the
   per-episode values; the env, wrappers and perturbation used;
 - ``DIR/evaluation.png``: space-time diagrams of episode 0, controlled and uncontrolled, and its actions.
 
@@ -26,10 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from chaoscontrol.envs.rollout import rollout
 from chaoscontrol.io import atomic_path, write_json_atomic
 from chaoscontrol.validation import check_int
-
-SUCCESS_DISTANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class AgentEvaluateArgs:
 
         check_int("episodes", self.episodes)
         check_int("max_episode_steps", self.max_episode_steps)
-        from chaoscontrol.agents.robustness import check_policy_spec
+        from chaoscontrol.agents.policies import check_policy_spec
 
         check_policy_spec("model", self.model)
         res = self.resolved()
@@ -105,40 +105,27 @@ def finite_mean(x: np.ndarray) -> float | None:
     return float(x.mean()) if x.size else None
 
 
-def _episodes(env: Any, act, seed: int, steps: int, record: bool) -> dict[str, np.ndarray]:
-    """Rewards (B, T) (NaN after a blow-up), blow-ups, final distances and, with ``record``, episode 0's history."""
-    obs, _ = env.reset(seed=seed)
+def _episodes(env: Any, act, seed: int, steps: int) -> dict[str, Any]:
+    """Rewards (B, steps) (NaN after an episode's end), blow-ups, final distances, success and episode 0's history."""
     base = env.unwrapped if hasattr(env, "unwrapped") else env
-    b = env.num_envs
-    rewards = np.full((b, steps), np.nan)
-    blowup = np.zeros(b, dtype=bool)
-    active = np.ones(b, dtype=bool)
-    distance = np.full(b, np.nan)
-    history = [base.u[0].copy()] if record else []
-    actions0 = []
-    for k in range(steps):
-        a = np.asarray(act(obs), dtype=np.float64).reshape(b, -1)
-        obs, r, terminated, truncated, info = env.step(a)
-        rewards[active, k] = r[active]
-        blowup |= active & np.asarray(info["blowup"])
-        if "target_distance" in info:
-            distance = np.where(active, np.asarray(info["target_distance"]), distance)
-        if record:
-            history.append(base.u[0].copy())
-            actions0.append(np.clip(a[0], -1, 1))
-        active &= ~(np.asarray(terminated) | np.asarray(truncated))
-        if not active.any():
-            break
-    return {"rewards": rewards, "blowup": blowup, "distance": distance,
-            "history": np.array(history), "actions": np.array(actions0)}
+    has_target = base.template.objective == "target"
+    run = rollout(env, act, steps, seed=seed, info_keys=("blowup", "target_distance") if has_target else ("blowup",),
+                  snapshot=lambda: base.u[0].copy())
+    rewards = np.full((env.num_envs, steps), np.nan)
+    rewards[:, : run.steps] = run.rewards
+    return {"rewards": rewards, "blowup": run.ever("blowup"),
+            "distance": run.final("target_distance") if has_target else np.full(env.num_envs, np.nan),
+            "success": run.reached_target() if has_target else None,
+            "history": np.array(run.snapshots), "actions": np.clip(run.actions[0], -1, 1)}
 
 
 def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, Any]:
     """Run the evaluation of ``args`` (see the module docstring); writes DIR and returns the JSON dict."""
     from tqdm.auto import tqdm
 
+    from chaoscontrol.agents.adversarial import attacked_vector_env
     from chaoscontrol.agents.env_stack import parse_wrapper
-    from chaoscontrol.agents.robustness import make_policy
+    from chaoscontrol.agents.policies import make_policy
     from chaoscontrol.envs.ks_vector import KSControlVectorEnv
     from chaoscontrol.envs.perturbation_wrappers import VectorPerturbation, make_perturbation
     from chaoscontrol.surrogates.threads import torch_threads_kept
@@ -156,23 +143,17 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
         for spec in res["wrappers"]:
             name, level, kwargs = parse_wrapper(spec)
             env = VectorPerturbation(env, *make_perturbation(name, level, venv, **kwargs))
-        if args.perturbation is not None:
-            if args.perturbation == "adversarial":
-                from chaoscontrol.agents.adversarial import AdversarialPerturbation, policy_frame
-                from chaoscontrol.envs.perturbation_wrappers import _sensor_scale
-
-                _, model = make_policy(args.model, env, args.seed, args.deterministic)
-                kwargs = dict(args.perturbation_kwargs)
-                scale = _sensor_scale(venv, kwargs.pop("relative", True))
-                env = VectorPerturbation(env, AdversarialPerturbation(model, args.level * scale, frame=policy_frame(args.model), **kwargs), "observation")
-            else:
+        if args.perturbation == "adversarial":
+            env, act = attacked_vector_env(env, args.model, args.level, args.seed, args.deterministic, **args.perturbation_kwargs)
+        else:
+            if args.perturbation is not None:
                 env = VectorPerturbation(env, *make_perturbation(args.perturbation, args.level, venv, **dict(args.perturbation_kwargs)))
-        act, _ = make_policy(args.model, env, args.seed, args.deterministic)  # checked against the (perturbed) spaces
-        controlled = _episodes(env, act, args.seed, steps, record=True)
+            act, _ = make_policy(args.model, env, args.seed, args.deterministic)  # checked against the (perturbed) spaces
+        controlled = _episodes(env, act, args.seed, steps)
         bar.update()
         base = truth(args.episodes)
         zero = np.zeros((args.episodes, base.single_action_space.shape[0]))
-        free = _episodes(base, lambda obs: zero, args.seed, steps, record=True)
+        free = _episodes(base, lambda obs: zero, args.seed, steps)
         bar.update()
     bar.close()
 
@@ -184,7 +165,7 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
     returns = np.nansum(controlled["rewards"], axis=1)
     template = venv.template
     is_target = template.objective == "target"
-    success = (controlled["distance"] < SUCCESS_DISTANCE) & ~controlled["blowup"] if is_target else None
+    success = controlled["success"] if is_target else None
     report = {
         "model": args.model,
         "env_id": res["env_id"],

@@ -14,67 +14,21 @@ E3's sensor readings was (0.05, 0.52, -0.73, 0.05), and every episode settled 0.
 pi(o) - pi(o*), with o* the observation at which the baseline is at rest (the equilibrium's sensor
 readings), so the equilibrium stays a fixed point of baseline + residual whatever the network learns.
 
-:class:`VecResidualControl` does this inside the SB3 training stack (``--residual lqg``), and
-:func:`residual_policy` rebuilds the same composite policy for evaluation from the run folder.
+The sum is taken inside the SB3 training stack by :class:`~chaoscontrol.agents.vec_wrappers.VecResidualControl`
+(``--residual lqg``), and :func:`~chaoscontrol.agents.policies.residual_policy` rebuilds the same composite
+policy for evaluation from the run folder. This module holds what residual training adds on top: the anchored
+policy network and the rest observation it is anchored at. (:class:`AnchoredResidualPolicy` stays at this path:
+saved models refer to their policy class by its module.)
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from stable_baselines3.common.distributions import DiagGaussianDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
-
-
-def reset_controller_rows(controller: Any, rows: np.ndarray) -> None:
-    """Start new episodes for the envs ``rows`` of a stateful baseline (its ``reset_rows``, if it has one)."""
-    reset = getattr(controller, "reset_rows", None)
-    if reset is not None and np.any(rows):
-        reset(np.asarray(rows, dtype=bool))
-
-
-class VecResidualControl(VecEnvWrapper):
-    """Adds the actions of a baseline controller to the agent's (module docstring).
-
-    The baseline sees the observations the agent sees at this level of the stack (after the sensor
-    perturbations), and its filter state is reset for the envs whose episode ended.
-
-    :param venv: the stack below (KS env and perturbations).
-    :param controller: callable obs (B, n_obs) -> actions (B, n_act), e.g. ``make_baseline("lqg", ...)``.
-    """
-
-    def __init__(self, venv: VecEnv, controller: Callable[[np.ndarray], np.ndarray]) -> None:
-        super().__init__(venv)
-        self.controller = controller
-        self._obs: np.ndarray | None = None
-
-    def reset(self) -> np.ndarray:
-        self._obs = self.venv.reset()
-        reset_controller_rows(self.controller, np.ones(self.num_envs, dtype=bool))
-        return self._obs
-
-    def step_async(self, actions: np.ndarray) -> None:
-        base = np.asarray(self.controller(self._obs), dtype=np.float64)
-        self.venv.step_async(np.clip(base + np.asarray(actions, dtype=np.float64).reshape(base.shape), -1.0, 1.0))
-
-    def step_wait(self):
-        obs, rewards, dones, infos = self.venv.step_wait()
-        reset_controller_rows(self.controller, np.asarray(dones, dtype=bool))
-        self._obs = obs
-        return obs, rewards, dones, infos
-
-
-def residual_policy(act: Callable[[np.ndarray], np.ndarray], controller: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
-    """obs -> clip(controller(obs) + act(obs), -1, 1), for episodes run together from their reset."""
-
-    def composite(obs: np.ndarray) -> np.ndarray:
-        base = np.asarray(controller(obs), dtype=np.float64)
-        return np.clip(base + np.asarray(act(obs), dtype=np.float64).reshape(base.shape), -1.0, 1.0)
-
-    return composite
 
 
 def rest_observation(controller: Any) -> np.ndarray:
@@ -126,25 +80,4 @@ class AnchoredResidualPolicy(ActorCriticPolicy):
         return {**super()._get_constructor_parameters(), "anchor_obs": self.anchor_obs.reshape(-1).tolist()}
 
 
-class BaselineProbe:
-    """Looks like a KS vector env to :func:`chaoscontrol.baselines.make_baseline`: the template and the spaces."""
-
-    def __init__(self, venv: VecEnv) -> None:
-        from chaoscontrol.agents.env_stack import VecTimer, find_wrapper
-
-        timer = find_wrapper(venv, VecTimer)
-        base = timer.venv if timer is not None else venv
-        self.template = getattr(base, "template", None)
-        if self.template is None:
-            raise ValueError("residual control needs the KS vector env underneath")
-        self.num_envs = venv.num_envs
-        self.single_observation_space = venv.observation_space
-        self.single_action_space = venv.action_space
-        self.env = venv  # the wrapper chain, searched for a ``subset`` perturbation
-
-    @property
-    def unwrapped(self) -> BaselineProbe:
-        return self
-
-
-__all__ = ["AnchoredResidualPolicy", "BaselineProbe", "rest_observation", "VecResidualControl", "reset_controller_rows", "residual_policy"]
+__all__ = ["AnchoredResidualPolicy", "rest_observation"]

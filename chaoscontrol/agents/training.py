@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 
 from chaoscontrol.agents.env_stack import find_timer, find_wrapper, make_vec_env, parse_wrapper
-from chaoscontrol.agents.robust_training import VecAdversarialTraining
 from chaoscontrol.agents.hyperparams import ALGOS, Hyperparams, algorithm_class, load_hyperparams
+from chaoscontrol.agents.vec_wrappers import GymnasiumVectorView, VecAdversarialTraining, VecResidualControl
+from chaoscontrol.envs.rollout import rollout
 from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
 from chaoscontrol.validation import check_int
 
@@ -156,9 +157,9 @@ class AgentTrainArgs:
         """
         if self.adversarial_eps == 0.0:
             return None
-        from chaoscontrol.envs.perturbation_wrappers import _sensor_scale
+        from chaoscontrol.agents.adversarial import attack_radius
 
-        return {"eps": self.adversarial_eps * _sensor_scale(env, True),
+        return {"eps": attack_radius(self.adversarial_eps, env),
                 "fraction": self.adversarial_fraction, "attack": self.adversarial_attack}
 
 
@@ -220,23 +221,14 @@ def _second_half_cost(rewards: np.ndarray) -> float:
 def evaluate_on(model: Any, venv: Any, episodes: int, deterministic: bool = True) -> dict[str, float]:
     """Mean and std of the return and the mean cost over the second half, over ``episodes`` episodes of ``venv``.
 
-    ``venv`` is reset first (its seeds fixed by the caller), so every call sees the same initial states.
+    ``venv`` (an SB3 vec env that resets its envs itself) is reset first (its seeds fixed by the caller), so every
+    call sees the same initial states; the episodes are the first ``episodes`` to end.
     """
-    obs = venv.reset()
-    n = venv.num_envs
-    returns, costs = [], []
-    current: list[list[float]] = [[] for _ in range(n)]
-    while len(returns) < episodes:
-        action, _ = model.predict(obs, deterministic=deterministic)
-        obs, rewards, dones, infos = venv.step(action)
-        for i in range(n):
-            current[i].append(float(rewards[i]))  # rewards are never normalised (VecNormalize(norm_reward=False))
-            if dones[i]:
-                r = np.array(current[i])
-                returns.append(float(r.sum()))
-                costs.append(_second_half_cost(r))
-                current[i] = []
-    returns_a, costs_a = np.array(returns[:episodes]), np.array(costs[:episodes])
+    run = rollout(GymnasiumVectorView(venv), lambda obs: model.predict(obs, deterministic=deterministic)[0], episodes=episodes)
+    rewards = [run.rewards[env, first : last + 1] for env, first, last in run.episodes()[:episodes]]
+    # rewards are never normalised (VecNormalize(norm_reward=False))
+    returns_a = np.array([float(r.sum()) for r in rewards])
+    costs_a = np.array([_second_half_cost(r) for r in rewards])
     return {"mean_return": float(returns_a.mean()), "std_return": float(returns_a.std()),
             "mean_cost_second_half": float(costs_a.mean()), "episodes": episodes}
 
@@ -451,7 +443,7 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
             extra = {"replay_buffer_class": SymmetryAugmentedReplayBuffer, "replay_buffer_kwargs": {"symmetry": symmetry}}
         kwargs = hp.constructor_kwargs(n_actions)
         if args.residual_anchor:
-            from chaoscontrol.agents.residual import AnchoredResidualPolicy, VecResidualControl, rest_observation
+            from chaoscontrol.agents.residual import AnchoredResidualPolicy, rest_observation
 
             anchor = rest_observation(find_wrapper(venv, VecResidualControl).controller)
             kwargs["policy"] = AnchoredResidualPolicy

@@ -19,6 +19,8 @@ from typing import Literal, get_args
 import numpy as np
 
 from chaoscontrol.envs.ks_control import KSControlEnv
+from chaoscontrol.envs.ks_vector import KSControlVectorEnv
+from chaoscontrol.envs.rollout import rollout
 from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
 
 Actuation = Literal["zero", "random"]
@@ -81,6 +83,22 @@ def _rms(history: np.ndarray) -> float | None:
     return float(np.sqrt(np.mean(finite**2))) if finite.size else None
 
 
+def _actuation_policy(mode: str, hold: int, seed: int, n_act: int):
+    """obs -> actions (1, n_act) of an actuation mode: zeros, or i.i.d. uniform actions each held for ``hold`` steps."""
+    rng = np.random.default_rng([seed, 1])
+    held = np.zeros((1, n_act))
+    steps = 0
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        nonlocal held, steps
+        if mode == "random" and steps % hold == 0:
+            held = rng.uniform(-1.0, 1.0, (1, n_act))
+        steps += 1
+        return held
+
+    return act
+
+
 def run_simulation(args: SimulateArgs) -> dict:
     """Run every actuation mode of ``args`` and write the plot and the summary.
 
@@ -89,39 +107,23 @@ def run_simulation(args: SimulateArgs) -> dict:
     """
     from tqdm.auto import tqdm
 
-    env = KSControlEnv(
-        L=args.L, N=args.N, dt=args.dt, frame_skip=args.frame_skip, max_forcing=args.max_forcing, burn_in=args.burn_in
+    # one env of the batched KS-Control-v0 (bit for bit the single env), run by the shared rollout loop
+    venv = KSControlVectorEnv(
+        num_envs=1, max_episode_steps=None, autoreset_mode="Disabled",
+        L=args.L, N=args.N, dt=args.dt, frame_skip=args.frame_skip, max_forcing=args.max_forcing, burn_in=args.burn_in,
     )
+    env = venv.template
     n_steps = int(round(args.t_end / (args.frame_skip * args.dt)))
+    keys = ("energy", "production", "dissipation", "power")
     runs: dict[str, dict[str, np.ndarray]] = {}
     start = time.perf_counter()
     bar = tqdm(total=n_steps * len(args.actuation), desc="simulate", unit="step", disable=not args.progress)
     for mode in args.actuation:
-        env.reset(seed=args.seed)
-        action_rng = np.random.default_rng([args.seed, 1])
-        history = np.empty((n_steps + 1, args.N))
-        history[0] = env.u
-        actions = np.zeros((n_steps, env.action_space.shape[0]))
-        keys = ("energy", "production", "dissipation", "power")
-        series = {key: np.empty(n_steps) for key in keys}
-        blowup = False
-        for i in range(n_steps):
-            if mode == "random" and i % args.hold == 0:
-                action = action_rng.uniform(-1.0, 1.0, actions.shape[1])
-            elif mode == "zero":
-                action = actions[i]
-            actions[i] = action
-            _, _, terminated, _, info = env.step(action)
-            history[i + 1] = env.u
-            for key in keys:
-                series[key][i] = info[key]
-            bar.update()
-            if terminated:
-                blowup = True
-                history, actions = history[: i + 2], actions[: i + 1]
-                series = {key: val[: i + 1] for key, val in series.items()}
-                break
-        runs[mode] = {"history": history, "actions": actions, "blowup": blowup, **series}
+        act = _actuation_policy(mode, args.hold, args.seed, env.action_space.shape[0])
+        run = rollout(venv, act, n_steps, seed=args.seed, info_keys=keys, snapshot=lambda: venv.u[0])
+        bar.update(run.steps)
+        runs[mode] = {"history": np.array(run.snapshots), "actions": run.actions[0], "blowup": bool(run.terminated[0].any()),
+                      **{key: run.infos[key][0] for key in keys}}
     bar.close()
     wall = time.perf_counter() - start
 

@@ -3,8 +3,9 @@
 From u0 = u* + delta, delta a random smooth zero-mean field with rms(delta) = r (Fourier amplitudes
 decaying as exp(-0.15 m) over the real-Fourier coordinates of
 :func:`~chaoscontrol.baselines.linearization.zero_mean_basis`), the controller runs for ``steps``
-env steps on the truth; success is rms(u - u*) < 0.1 at the end (the success criterion of
-``chaoscontrol evaluate``). The success rate against r says how near the state must be brought before
+env steps on the truth; success is rms(u - u*) below
+:data:`~chaoscontrol.envs.rollout.SUCCESS_DISTANCE` (0.1) at the end and no blow-up (the success criterion of
+``chaoscontrol evaluate``, :meth:`~chaoscontrol.envs.rollout.Rollout.reached_target`). The success rate against r says how near the state must be brought before
 LQR or LQG can take over.
 """
 
@@ -14,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from chaoscontrol.agents.evaluation import SUCCESS_DISTANCE
+from chaoscontrol.envs.rollout import rollout
 
 
 def smooth_perturbations(n_grid: int, radius: float, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -51,19 +52,11 @@ def basin_of_attraction(spec: str, env_kwargs: dict[str, Any], radii: Sequence[f
         venv = KSControlVectorEnv(num_envs=episodes, max_episode_steps=steps, autoreset_mode="Disabled", **env_kwargs)
         u_star = venv.template.target
         u0 = u_star + smooth_perturbations(u_star.size, float(r), episodes, np.random.default_rng(seed))
-        obs, info = venv.reset(options={"u0": u0})
         act = (lambda o: np.zeros((episodes, venv.single_action_space.shape[0]))) if spec == "zero" else make_baseline(spec, venv)
-        distance = np.asarray(info["target_distance"], dtype=np.float64)
-        blowup = np.zeros(episodes, dtype=bool)
-        for _ in range(steps):
-            obs, _, terminated, _, info = venv.step(act(obs))
-            blowup |= np.asarray(info["blowup"])
-            distance = np.asarray(info["target_distance"], dtype=np.float64)
-            if np.all(terminated):
-                break
-        ok = (distance < SUCCESS_DISTANCE) & ~blowup
-        rows.append({"radius": float(r), "success_rate": float(ok.mean()),
-                     "median_final_distance": float(np.median(distance)), "blowups": int(blowup.sum())})
+        run = rollout(venv, act, steps, options={"u0": u0}, info_keys=("blowup", "target_distance"))
+        rows.append({"radius": float(r), "success_rate": float(run.reached_target().mean()),
+                     "median_final_distance": float(np.median(run.final("target_distance"))),
+                     "blowups": int(run.ever("blowup").sum())})
         venv.close()
     return rows
 

@@ -37,8 +37,16 @@ from chaoscontrol.solvers.attractor import attractor_rms
 from chaoscontrol.validation import check_non_negative
 
 
-def _sensor_scale(env: gym.Env | gym.vector.VectorEnv, relative: bool) -> float:
-    """rms(u) of the attractor of the wrapped KS env if ``relative``, else 1."""
+def sensor_scale(env: gym.Env | gym.vector.VectorEnv, relative: bool = True) -> float:
+    """The unit of a sensor perturbation level: rms(u) on the attractor of the KS env under ``env`` if ``relative``, else 1.
+
+    Sensor levels (noise, bias, drift, quantisation, adversarial radii) are given as fractions of rms(u) by default,
+    so a level times this scale is the amplitude in units of u.
+
+    :param env: a KS env, a batched KS env, or any wrapper of one (read through ``unwrapped``).
+    :param relative: False for levels that are already in units of u (the scale is then 1).
+    :raises ValueError: if ``relative`` and there is no KS configuration underneath.
+    """
     if not relative:
         return 1.0
     base = env.unwrapped
@@ -51,7 +59,7 @@ def _sensor_scale(env: gym.Env | gym.vector.VectorEnv, relative: bool) -> float:
 
 def _sensor_level(name: str, value: float, env: gym.Env | gym.vector.VectorEnv, relative: bool) -> float:
     """A sensor perturbation amplitude (checked >= 0, naming ``name``) in units of u."""
-    return check_non_negative(name, value) * _sensor_scale(env, relative)
+    return check_non_negative(name, value) * sensor_scale(env, relative)
 
 
 class PerturbationWrapper(gym.Wrapper):

@@ -16,7 +16,7 @@ environment seeded like env i.
 
 The same model serves the single-environment wrappers (B = 1,
 :mod:`chaoscontrol.envs.perturbation_wrappers`), the Gymnasium vector-env
-wrappers and the SB3 ``VecEnvWrapper`` (:mod:`chaoscontrol.agents.perturbed_vec_env`).
+wrappers and the SB3 ``VecEnvWrapper`` (:mod:`chaoscontrol.agents.vec_wrappers.perturbation`).
 
 Amplitudes are absolute (in units of u for sensors, of the action in [-1, 1]
 for actuators). The wrappers convert the usual relative sensor levels (a fraction

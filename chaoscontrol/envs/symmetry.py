@@ -24,7 +24,8 @@ representative of its orbit (the element whose first Fourier coefficient of the
 readings has the smallest phase in [0, 2 pi)) and maps the agent's action back,
 in the spirit of Zeng & Graham (2021, Phys. Rev. E 104, 014210), who reduce the
 continuous translation symmetry; here the reduction uses the discrete subgroup
-that the actuators respect. :func:`symmetric_transitions` yields the symmetric
+that the actuators respect; :func:`canonical_indices` and :func:`transform_rows` do the
+same for a batch of rows at once. :func:`symmetric_transitions` yields the symmetric
 copies of a transition for data augmentation.
 """
 
@@ -135,6 +136,41 @@ class KSSymmetry:
             if best is not None:
                 return best
         return (0, 0)
+
+
+def canonical_indices(symmetry: KSSymmetry, obs: np.ndarray) -> np.ndarray:
+    """Index into ``symmetry.elements`` of :meth:`KSSymmetry.canonical_element` for every row of ``obs`` (B, n).
+
+    Vectorised over the batch for the first harmonic; rows where a coefficient vanishes fall back to the
+    row-by-row rule, so the result is the single-env wrapper's.
+    """
+    obs = np.asarray(obs, dtype=np.float64)
+    ring = np.exp(-2j * np.pi * np.arange(symmetry.n_obs) / symmetry.n_obs)
+    coeff = np.stack([symmetry.transform_observation(obs, g) @ ring for g in symmetry.elements])  # (G, B)
+    phase = np.angle(coeff) % (2.0 * np.pi)
+    idx = np.argmin(phase, axis=0)
+    tiny = np.any(np.abs(coeff) < 1e-9 * (1.0 + np.abs(obs).sum(axis=1)), axis=0)
+    for i in np.flatnonzero(tiny):
+        idx[i] = symmetry.elements.index(symmetry.canonical_element(obs[i]))
+    return idx
+
+
+def transform_rows(symmetry: KSSymmetry, x: np.ndarray, idx: np.ndarray, kind: str, inverse: bool = False) -> np.ndarray:
+    """Row i of ``x`` transformed by element ``symmetry.elements[idx[i]]`` (or its inverse).
+
+    :param symmetry: the group.
+    :param x: observations (B, n_obs) or actions (B, n_a).
+    :param idx: (B,) indices into ``symmetry.elements`` (e.g. :func:`canonical_indices`).
+    :param kind: ``"observation"`` or ``"action"``.
+    :param inverse: apply the inverse elements.
+    """
+    out = np.empty_like(x)
+    fn = symmetry.transform_observation if kind == "observation" else symmetry.transform_action
+    for k in np.unique(idx):
+        g = symmetry.elements[k]
+        rows = idx == k
+        out[rows] = fn(x[rows], symmetry.inverse(g) if inverse else g)
+    return out
 
 
 class SymmetryReducedObservation(gym.Wrapper, RecordConstructorArgs):

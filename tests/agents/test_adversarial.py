@@ -15,7 +15,8 @@ import pytest
 import torch
 
 import chaoscontrol  # noqa: F401  (registers the env)
-from chaoscontrol.agents.adversarial import AdversarialObservation, AdversarialPerturbation, check_model_spaces
+from chaoscontrol.agents.adversarial import AdversarialObservation, AdversarialPerturbation
+from chaoscontrol.agents.policies import check_model_spaces
 from chaoscontrol.envs import perturbations as P
 from chaoscontrol.envs.perturbation_wrappers import VectorPerturbation
 from chaoscontrol.solvers.attractor import attractor_rms
@@ -236,7 +237,7 @@ def test_adversarial_in_batch_matches_single_wrapped_envs(models):
 
 def test_adversarial_with_the_sb3_vec_env(models):
     from chaoscontrol.agents import KSVecEnv
-    from chaoscontrol.agents.perturbed_vec_env import VecPerturbation
+    from chaoscontrol.agents.vec_wrappers import VecPerturbation
 
     model = models["sac"]
     venv = VecPerturbation(KSVecEnv(num_envs=2, max_episode_steps=4, burn_in=BURN_IN), AdversarialPerturbation(model, 0.2), "observation")

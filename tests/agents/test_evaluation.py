@@ -12,9 +12,10 @@ import torch
 from stable_baselines3 import PPO
 
 import chaoscontrol  # noqa: F401  (registers the env)
-from chaoscontrol.agents.evaluation import SUCCESS_DISTANCE, AgentEvaluateArgs, evaluate_agent
+from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
 from chaoscontrol.agents.vec_env import KSVecEnv
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
+from chaoscontrol.envs.rollout import SUCCESS_DISTANCE
 
 ENV_KWARGS = {"burn_in": 10.0}
 TARGET = {"objective": "target", "target": "E1", "burn_in": 10.0}

@@ -18,10 +18,10 @@ from stable_baselines3 import PPO
 
 from chaoscontrol.apps import cli
 from chaoscontrol.agents.env_stack import find_wrapper, make_vec_env
-from chaoscontrol.agents.policies import load_agent
-from chaoscontrol.agents.robustness import make_policy
-from chaoscontrol.agents.residual import AnchoredResidualPolicy, VecResidualControl, residual_policy, rest_observation
+from chaoscontrol.agents.policies import load_agent, make_policy, residual_policy
+from chaoscontrol.agents.residual import AnchoredResidualPolicy, rest_observation
 from chaoscontrol.agents.training import train_agent
+from chaoscontrol.agents.vec_wrappers import VecResidualControl
 from chaoscontrol.baselines import make_baseline
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv

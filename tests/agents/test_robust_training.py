@@ -23,21 +23,20 @@ from chaoscontrol.apps import cli
 from chaoscontrol.agents import training
 from chaoscontrol.agents.env_stack import find_wrapper, make_vec_env
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
-from chaoscontrol.agents.perturbed_vec_env import VecPerturbation
-from chaoscontrol.agents.policies import load_agent
-from chaoscontrol.agents.robust_training import (
-    SymmetryAugmentedReplayBuffer,
-    VecAdversarialTraining,
-    VecSymmetryReduced,
-    canonical_indices,
-    symmetry_reduced_policy,
-    transform_rows,
-)
+from chaoscontrol.agents.policies import load_agent, symmetry_reduced_policy
+from chaoscontrol.agents.robust_training import SymmetryAugmentedReplayBuffer
+from chaoscontrol.agents.vec_wrappers import VecAdversarialTraining, VecPerturbation, VecSymmetryReduced
 from chaoscontrol.agents.training import EVAL_SEED_OFFSET, AgentTrainArgs, train_agent
 from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, make_perturbation
 from chaoscontrol.envs.perturbations import RandomisedGaussianNoise
-from chaoscontrol.envs.symmetry import KSSymmetry, SymmetryReducedObservation, symmetric_transitions
+from chaoscontrol.envs.symmetry import (
+    KSSymmetry,
+    SymmetryReducedObservation,
+    canonical_indices,
+    symmetric_transitions,
+    transform_rows,
+)
 from chaoscontrol.solvers.attractor import attractor_rms
 
 from tiny_runs import ENV_KWARGS, NET, OFF_HP, PPO_HP, STEPS, targs
@@ -622,7 +621,8 @@ def test_cli_symmetry_augment_with_ppo_is_an_error(tmp_path, capsys):
 
 def test_attack_on_a_reduced_policy_is_computed_in_its_canonical_frame(reduced_run):
     """With ``frame``, the delta is T_g^-1 of the attack on the canonical observation; same norm budget."""
-    from chaoscontrol.agents.adversarial import AdversarialPerturbation, policy_frame
+    from chaoscontrol.agents.adversarial import AdversarialPerturbation
+    from chaoscontrol.agents.policies import policy_frame
 
     path = reduced_run / "model.zip"
     frame = policy_frame(str(path))
@@ -644,7 +644,7 @@ def test_attack_on_a_reduced_policy_is_computed_in_its_canonical_frame(reduced_r
 
 
 def test_residual_control_adds_the_baseline_and_restarts_its_filter(tmp_path):
-    from chaoscontrol.agents.residual import VecResidualControl
+    from chaoscontrol.agents.vec_wrappers import VecResidualControl
     from chaoscontrol.baselines import make_baseline
     from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 

@@ -13,14 +13,8 @@ import torch
 
 import chaoscontrol  # noqa: F401  (registers the env)
 from chaoscontrol.apps import cli
-from chaoscontrol.agents.robustness import (
-    CSV_COLUMNS,
-    RobustnessArgs,
-    load_sb3_model,
-    make_policy,
-    run_robustness,
-    summarise,
-)
+from chaoscontrol.agents.policies import load_sb3_model, make_policy
+from chaoscontrol.agents.robustness import CSV_COLUMNS, RobustnessArgs, run_robustness, summarise
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 from chaoscontrol.envs.perturbation_wrappers import ActuatorNoise
 

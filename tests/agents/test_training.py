@@ -18,10 +18,9 @@ from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
 import chaoscontrol
 from chaoscontrol.agents import training
-from chaoscontrol.agents.env_stack import VecTimer, find_timer, make_vec_env, parse_wrapper
+from chaoscontrol.agents.env_stack import find_timer, make_vec_env, parse_wrapper
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
 from chaoscontrol.agents.hyperparams import algorithm_class
-from chaoscontrol.agents.perturbed_vec_env import VecPerturbation
 from chaoscontrol.agents.policies import load_agent, normalisation_file, run_config, run_folder
 from chaoscontrol.agents.training import (
     EVAL_SEED_OFFSET,
@@ -30,6 +29,7 @@ from chaoscontrol.agents.training import (
     save_checkpoint,
     train_agent,
 )
+from chaoscontrol.agents.vec_wrappers import VecPerturbation, VecTimer
 from chaoscontrol.agents.vec_env import KSVecEnv
 from chaoscontrol.envs.ks_control import KSControlEnv
 

@@ -20,7 +20,8 @@ import torch
 import chaoscontrol  # noqa: F401 - registers KS-Control-v0
 from chaoscontrol.apps import cli
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
-from chaoscontrol.agents.robustness import RobustnessArgs, check_policy_spec, make_policy, run_robustness
+from chaoscontrol.agents.policies import check_policy_spec, make_policy
+from chaoscontrol.agents.robustness import RobustnessArgs, run_robustness
 from chaoscontrol.baselines import BASELINES, make_baseline, parse_baseline
 from chaoscontrol.baselines.linear_control import LQGController, LQRController, dlqr, steady_kalman_gain
 from chaoscontrol.baselines.linearization import (

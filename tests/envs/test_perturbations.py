@@ -521,7 +521,7 @@ def test_sb3_vec_perturbation_matches_dummy_vec_env(name, kwargs):
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from chaoscontrol.agents import KSVecEnv
-    from chaoscontrol.agents.perturbed_vec_env import perturb_vec_env
+    from chaoscontrol.agents.vec_wrappers import perturb_vec_env
 
     vec = perturb_vec_env(KSVecEnv(num_envs=B, max_episode_steps=K, burn_in=BURN_IN), name, _level(name), **dict(kwargs))
     ref = DummyVecEnv([lambda: _single_wrapped(name, kwargs) for _ in range(B)])

@@ -1,4 +1,4 @@
-"""Sensor and actuator perturbations for SB3 vectorised envs (``KSVecEnv``, ``DummyVecEnv``...).
+"""``VecPerturbation``: sensor and actuator perturbations for SB3 vectorised envs (``KSVecEnv``, ``DummyVecEnv``...).
 
 The batch models of :mod:`chaoscontrol.envs.perturbations` behind SB3's
 ``VecEnvWrapper``: env i uses the generator of its reset seed (s + i after
@@ -17,8 +17,6 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvStepRetu
 
 from chaoscontrol.envs import perturbations as P
 from chaoscontrol.envs.perturbation_wrappers import make_perturbation
-
-
 class VecPerturbation(VecEnvWrapper):
     """Applies a perturbation model to the observations or the actions of an SB3 ``VecEnv``.
 
@@ -103,3 +101,6 @@ class _KSProbe:
         if template is None:
             template = venv.get_attr("unwrapped", [0])[0]
         self.unwrapped = template
+
+
+__all__ = ["VecPerturbation", "perturb_vec_env"]
