@@ -178,7 +178,14 @@ def dataset_generate() -> CommandLine:
     def run(line: ParsedFlags) -> int:
         spec = line.build(DatasetSpec)
         options = line.build(DatasetGenerateOptions)
-        path = generate_dataset(spec, options.out, batch=options.batch, progress=options.progress)
+
+        def policy_for(venv: Any) -> Callable[[Any], Any]:
+            """A ``.zip`` actuation's policy for one batch's vector env, as it was trained."""
+            from chaoscontrol.agents.policies import make_policy
+
+            return make_policy(spec.actuation, venv, spec.seed, deterministic=True)[0]
+
+        path = generate_dataset(spec, options.out, batch=options.batch, progress=options.progress, policy_for=policy_for)
         data = load_dataset(path)
         print(f"wrote {path}: {data.states.shape[0]} trajectories x {data.actions.shape[1]} steps, actuation {spec.actuation}")
         return 0

@@ -9,7 +9,9 @@ on the attractor (the env's burn-in), under one actuation process:
 - ``ou``: an Ornstein-Uhlenbeck process per actuator,
   a_{n+1} = a_n - theta a_n dt_c + sigma sqrt(dt_c) xi_n (dt_c the control
   interval), clipped to [-1, 1];
-- the path of an SB3 ``.zip`` policy (deterministic actions on the env's observations).
+- the path of an SB3 ``.zip`` policy (deterministic actions on the env's observations): the caller
+  resolves it (loading the agent is the agents layer's job) and passes ``policy_for``, which builds the
+  policy for each batch's vector env (see :func:`generate_dataset`).
 
 File layout (all float64, chunked one trajectory per chunk):
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,10 @@ ACTUATIONS = ("zero", "random", "ou")
 SPLITS = {"train": 0, "validation": 1, "test": 2}
 #: Env keys that define the dynamics a surrogate learns (a mismatch in any is refused).
 DYNAMICS_KEYS = ("L", "N", "dt", "frame_skip", "actuators", "actuator_width", "max_forcing")
+#: A policy: observations (B, n_obs) -> actions (B, n_act).
+Policy = Callable[[np.ndarray], np.ndarray]
+#: Builds the policy for the vector env of one batch of trajectories (called once per batch).
+PolicyFactory = Callable[[Any], Policy]
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,9 @@ def split_labels(n: int, fractions: tuple[float, float, float]) -> np.ndarray:
 
 
 class _ActionProcess:
-    """Actions of one batch of trajectories under ``spec.actuation``."""
+    """Actions of one batch of trajectories under ``spec.actuation`` (a policy's from ``policy_for(venv)``)."""
 
-    def __init__(self, spec: DatasetSpec, venv: Any, first: int) -> None:
+    def __init__(self, spec: DatasetSpec, venv: Any, first: int, policy_for: PolicyFactory | None) -> None:
         self.spec = spec
         self.b = venv.num_envs
         self.n_act = venv.single_action_space.shape[0]
@@ -117,12 +124,8 @@ class _ActionProcess:
         self.rngs = [np.random.default_rng([spec.seed, first + i, 1]) for i in range(self.b)]
         self.dt = venv.template.frame_skip * venv.template.config.dt
         self.current = np.zeros((self.b, self.n_act))
-        self.policy = None
-        if spec.actuation.endswith(".zip"):
-            from chaoscontrol.agents.robustness import make_policy
-
-            # the policy as it was trained: observation normalisation, symmetry reduction, residual baseline
-            self.policy, _ = make_policy(spec.actuation, venv, spec.seed, deterministic=True)
+        # a fresh policy per batch: a stateful one (a residual on an LQG filter) starts with the batch's episodes
+        self.policy = policy_for(venv) if spec.actuation.endswith(".zip") else None
 
     def __call__(self, step: int, obs: np.ndarray) -> np.ndarray:
         kind = self.spec.actuation
@@ -141,15 +144,23 @@ class _ActionProcess:
         return np.asarray(self.policy(obs), dtype=np.float64)
 
 
-def generate_dataset(spec: DatasetSpec, path: str | os.PathLike, batch: int = 64, progress: bool = True) -> Path:
+def generate_dataset(
+    spec: DatasetSpec, path: str | os.PathLike, batch: int = 64, progress: bool = True, policy_for: PolicyFactory | None = None
+) -> Path:
     """Generate the dataset ``spec`` into ``path`` (HDF5, written atomically).
 
     :param spec: what to generate.
     :param path: output file (``.h5``); its folder is created.
     :param batch: trajectories simulated together.
     :param progress: show a progress bar.
+    :param policy_for: for a ``.zip`` actuation (required then, unused otherwise): called with the vector env of
+        each batch, returns that batch's policy, obs (B, n_obs) -> actions (B, n_act), e.g. the deterministic
+        policy of ``spec.actuation`` as it was trained (``make_policy`` of the agents layer).
     :return: the path written.
+    :raises ValueError: for a ``.zip`` actuation without ``policy_for``.
     """
+    if spec.actuation.endswith(".zip") and policy_for is None:
+        raise ValueError(f"actuation {spec.actuation!r} is a policy: pass policy_for, which builds it for a batch's vector env")
     import h5py
     from tqdm.auto import tqdm
 
@@ -174,7 +185,7 @@ def generate_dataset(spec: DatasetSpec, path: str | os.PathLike, batch: int = 64
                     d_actions = h5.create_dataset("actions", (spec.n_trajectories, s, n_act), "f8", chunks=chunk(s, n_act))
                     d_forcing = h5.create_dataset("forcing", (spec.n_trajectories, s, n), "f8", chunks=chunk(s, n))
                     d_rewards = h5.create_dataset("rewards", (spec.n_trajectories, s), "f8", chunks=chunk(s))
-                process = _ActionProcess(spec, venv, first)
+                process = _ActionProcess(spec, venv, first, policy_for)
                 obs, _ = venv.reset(seed=[spec.seed + first + i for i in range(b)])
                 states = np.empty((b, spec.steps + 1, t.config.N))
                 actions = np.empty((b, spec.steps, t.action_space.shape[0]))
