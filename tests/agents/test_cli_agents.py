@@ -9,7 +9,7 @@ import pytest
 
 import chaoscontrol  # noqa: F401  (registers the env)
 from chaoscontrol.apps import cli
-from chaoscontrol.agents import training
+from chaoscontrol.agents.training import loop
 
 HP = '{"n_envs": 2, "n_steps": 32, "batch_size": 32, "n_epochs": 2, "policy_kwargs": {"net_arch": [16, 16]}}'
 ENV_KWARGS = '{"burn_in": 10.0}'
@@ -92,7 +92,7 @@ def test_train_again_needs_resume(tmp_path, capsys):
 
 
 def test_ctrl_c_returns_130_and_says_resume(tmp_path, monkeypatch, capsys):
-    real = training._callbacks
+    real = loop.RunCallback
 
     def interrupting(*args, **kwargs):
         cb = real(*args, **kwargs)
@@ -107,13 +107,13 @@ def test_ctrl_c_returns_130_and_says_resume(tmp_path, monkeypatch, capsys):
         cb._on_step = _on_step
         return cb
 
-    monkeypatch.setattr(training, "_callbacks", interrupting)
+    monkeypatch.setattr(loop, "RunCallback", interrupting)
     out = tmp_path / "run"
     assert cli.main(train_argv(out, timesteps=128)) == 130
     assert "--resume" in capsys.readouterr().err
     assert json.loads((out / "status.json").read_text()) == {"state": "interrupted", "timesteps": 40}
     assert (out / "checkpoints" / "step_40.zip").is_file()
-    monkeypatch.setattr(training, "_callbacks", real)
+    monkeypatch.setattr(loop, "RunCallback", real)
     assert cli.main(train_argv(out, "--resume", timesteps=128)) == 0
     assert json.loads((out / "status.json").read_text())["state"] == "finished"
 

@@ -20,7 +20,7 @@ from stable_baselines3.common.save_util import load_from_pkl
 
 import chaoscontrol  # noqa: F401  (registers the env)
 from chaoscontrol.apps import cli
-from chaoscontrol.agents import training
+from chaoscontrol.agents.training import loop
 from chaoscontrol.agents.env_stack import find_wrapper, make_vec_env
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
 from chaoscontrol.agents.policies import load_agent, symmetry_reduced_policy
@@ -456,7 +456,7 @@ def test_vec_adversarial_training_bad_arguments(kwargs):
 
 
 class StackSpy:
-    """Replaces ``training.make_vec_env``: builds the stack and keeps it."""
+    """Replaces ``loop.make_vec_env``: builds the stack and keeps it."""
 
     def __init__(self) -> None:
         self.stacks: list = []
@@ -473,13 +473,13 @@ def reduced_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("robust") / "reduced"
     mp = pytest.MonkeyPatch()
     spy = StackSpy()
-    mp.setattr(training, "make_vec_env", spy)
+    mp.setattr(loop, "make_vec_env", spy)
     try:
         train_agent(targs(out, symmetry_reduced=True))
     finally:
         mp.undo()
     built = [venv for _, kwargs, venv in spy.stacks if kwargs.get("symmetry_reduced")]
-    # the probe, the training stack and the evaluation stack all reduce
+    # the training stack and the evaluation stack both reduce
     assert len(built) >= 2 and all(find_wrapper(v, VecSymmetryReduced) is not None for v in built)
     return out
 
@@ -528,7 +528,7 @@ def test_resume_with_another_symmetry_reduction_is_refused(reduced_run):
 
 def test_train_ppo_with_random_noise_injection(tmp_path, monkeypatch):
     spy = StackSpy()
-    monkeypatch.setattr(training, "make_vec_env", spy)
+    monkeypatch.setattr(loop, "make_vec_env", spy)
     out = tmp_path / "noise"
     train_agent(targs(out, wrappers=("noise-random:0.5",), timesteps=128, eval_freq=0))
     assert json.loads((out / "status.json").read_text())["state"] == "finished" and (out / "model.zip").is_file()
@@ -541,7 +541,7 @@ def test_train_ppo_with_random_noise_injection(tmp_path, monkeypatch):
 
 def test_train_ppo_adversarial(tmp_path, monkeypatch):
     spy = StackSpy()
-    monkeypatch.setattr(training, "make_vec_env", spy)
+    monkeypatch.setattr(loop, "make_vec_env", spy)
     out = tmp_path / "adv"
     train_agent(targs(out, adversarial_eps=0.1, timesteps=128, eval_freq=0))
     assert json.loads((out / "status.json").read_text())["state"] == "finished" and (out / "model.zip").is_file()

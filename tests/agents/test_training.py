@@ -17,7 +17,7 @@ from stable_baselines3 import TD3
 from stable_baselines3.common.vec_env import VecMonitor, VecNormalize
 
 import chaoscontrol
-from chaoscontrol.agents import training
+from chaoscontrol.agents.training import loop
 from chaoscontrol.agents.env_stack import find_timer, make_vec_env, parse_wrapper
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
 from chaoscontrol.agents.hyperparams import algorithm_class
@@ -36,7 +36,7 @@ from chaoscontrol.envs.ks_control import KSControlEnv
 from tiny_runs import ENV_KWARGS, NET, PPO_HP, STEPS, targs
 
 CONFIG_KEYS = {"args", "hyperparams", "env_config", "seed", "package_version", "git_hash"}
-REAL_CALLBACKS = training._callbacks
+REAL_CALLBACKS = loop.RunCallback
 
 
 def read_json(path: Path):
@@ -62,7 +62,7 @@ def truth_evaluation(model, args: AgentTrainArgs, surrogate: str | None = None) 
 
 
 class StopAt:
-    """Replaces ``training._callbacks``: the real callback, plus an exception once ``num_timesteps >= at``;
+    """Replaces ``loop.RunCallback``: the real callback, plus an exception once ``num_timesteps >= at``;
     records what the model looked like when training started."""
 
     def __init__(self, at: int | None = None, exc: type[BaseException] = KeyboardInterrupt) -> None:
@@ -198,7 +198,7 @@ def test_arguments_are_inert(tmp_path, monkeypatch):
     def built(*args, **kwargs):
         raise AssertionError("an env was built")
 
-    monkeypatch.setattr(training, "make_vec_env", built)
+    monkeypatch.setattr(loop, "make_vec_env", built)
     monkeypatch.setattr(KSControlEnv, "__init__", built)
     targs(tmp_path / "run", surrogate=str(tmp_path / "missing.pt"), env_kwargs={"sensor": 4}, config="missing.yaml",
           hyperparams={"learning_rat": 1.0}, symmetry_augment=True, algo="sac", residual_anchor=True)
@@ -228,13 +228,13 @@ def test_train_on_surrogate_evaluates_on_truth(tmp_path, monkeypatch, surrogate_
     out = tmp_path / algo
     args = targs(out, algo, timesteps=128, surrogate=surrogate_path)
     calls = []
-    real = training.make_vec_env
+    real = loop.make_vec_env
 
     def spy(env_kwargs, n_envs, seed, wrappers=(), surrogate=None, *rest, **kw):
         calls.append({"surrogate": surrogate, "seed": seed, "env_kwargs": dict(env_kwargs)})
         return real(env_kwargs, n_envs, seed, wrappers, surrogate, *rest, **kw)
 
-    monkeypatch.setattr(training, "make_vec_env", spy)
+    monkeypatch.setattr(loop, "make_vec_env", spy)
     path = train_agent(args)
     # the training stack runs the surrogate, the evaluation stack the truth
     assert [c["surrogate"] for c in calls] == [surrogate_path, None]
@@ -281,7 +281,7 @@ def test_resume_ppo_continues_the_step_counter(tmp_path, monkeypatch):
     config_before = (out / "config.json").read_text()
 
     stop = StopAt()  # records the model when training starts again
-    monkeypatch.setattr(training, "_callbacks", stop)
+    monkeypatch.setattr(loop, "RunCallback", stop)
     path = train_agent(targs(out, timesteps=256), resume=True)
     assert stop.started == [{"num_timesteps": 128, "replay_size": None}]
     assert read_json(out / "status.json") == {"state": "finished", "timesteps": 256}
@@ -308,7 +308,7 @@ def test_resume_sac_restores_the_replay_buffer(tmp_path, monkeypatch):
     assert (out / "checkpoints" / "replay_100.pkl").is_file()
 
     stop = StopAt()
-    monkeypatch.setattr(training, "_callbacks", stop)
+    monkeypatch.setattr(loop, "RunCallback", stop)
     train_agent(targs(out, "sac", timesteps=160, eval_freq=50, checkpoint_freq=50), resume=True)
     # before any new step: the step counter and the 100 transitions (50 per env) of the checkpoint are back
     assert stop.started == [{"num_timesteps": 100, "replay_size": 50}]
@@ -353,7 +353,7 @@ def test_new_run_into_a_used_folder_and_bad_resumes_are_refused(tmp_path):
 def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path, monkeypatch):
     out = tmp_path / "ppo"
     args = targs(out, timesteps=192, checkpoint_freq=10_000)  # no regular checkpoint: only the one of Ctrl-C
-    monkeypatch.setattr(training, "_callbacks", StopAt(at=80))
+    monkeypatch.setattr(loop, "RunCallback", StopAt(at=80))
     with pytest.raises(KeyboardInterrupt):
         train_agent(args)
     assert read_json(out / "status.json") == {"state": "interrupted", "timesteps": 80}
@@ -362,7 +362,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path, monkeypatch):
     assert [r["timesteps"] for r in evaluations(out)] == [64]
     assert read_json(out / "timing.json")["timesteps"] == 80
 
-    monkeypatch.setattr(training, "_callbacks", StopAt())
+    monkeypatch.setattr(loop, "RunCallback", StopAt())
     train_agent(args, resume=True)
     status = read_json(out / "status.json")
     assert status["state"] == "finished" and status["timesteps"] >= 192
@@ -375,7 +375,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path, monkeypatch):
 
 def test_crash_writes_a_checkpoint_and_says_crashed(tmp_path, monkeypatch):
     out = tmp_path / "sac"
-    monkeypatch.setattr(training, "_callbacks", StopAt(at=60, exc=RuntimeError))
+    monkeypatch.setattr(loop, "RunCallback", StopAt(at=60, exc=RuntimeError))
     with pytest.raises(RuntimeError, match="simulated"):
         train_agent(targs(out, "sac", timesteps=200, checkpoint_freq=10_000))
     assert read_json(out / "status.json") == {"state": "crashed", "timesteps": 60}

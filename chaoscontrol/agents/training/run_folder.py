@@ -1,0 +1,144 @@
+"""The run folder of a training run (``chaoscontrol train --out DIR``): its files, written and read back.
+
+- ``config.json``: the arguments, the resolved hyper-parameters, the env configuration, the seed, the
+  package version and the git hash;
+- ``checkpoints/``: the checkpoints (:mod:`~chaoscontrol.agents.training.checkpoints`);
+- ``evaluations.jsonl``: one line per evaluation on the **truth** env (``eval_episodes`` episodes, fixed
+  seeds, deterministic actions, the training wrappers): steps, mean and std of the return, mean cost over
+  the second half, wall time;
+- ``best_model.zip`` (best evaluation so far), ``model.zip`` (final), ``vecnormalize.pkl``;
+- ``tb/``: TensorBoard logs; ``timing.json``: wall time, time inside the env, and their ratio;
+- ``status.json``: ``running``, ``interrupted``, ``crashed`` or ``finished``, with the step counter.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
+
+
+def write_config(out: Path, args: Any, hyperparams: dict[str, Any], env_config: dict[str, Any]) -> None:
+    """Write ``config.json``: what the run is, to resume it and to evaluate its policy as it was trained.
+
+    :param out: the run folder.
+    :param args: the run's :class:`~chaoscontrol.agents.training.args.AgentTrainArgs`.
+    :param hyperparams: the resolved hyper-parameters.
+    :param env_config: the env's configuration.
+    """
+    import torch
+
+    from chaoscontrol import __version__
+
+    write_json_atomic(out / "config.json", {
+        "args": asdict(args), "hyperparams": hyperparams, "env_config": env_config, "seed": args.seed,
+        "package_version": __version__, "git_hash": git_hash(), "torch_threads": torch.get_num_threads(),
+    })
+
+
+def run_arguments(out: str | Path) -> dict[str, Any]:
+    """The arguments the run in ``out`` was started with (``config.json``).
+
+    :param out: the run folder.
+    :raises ValueError: there is no ``config.json``.
+    """
+    path = Path(out) / "config.json"
+    if not path.is_file():
+        raise ValueError(f"cannot resume: {str(path)!r} does not exist")
+    return json.loads(path.read_text())["args"]
+
+
+def write_status(out: Path, state: str, steps: int) -> None:
+    """Write ``status.json``: the run's state and its step counter.
+
+    :param out: the run folder.
+    :param state: ``running``, ``interrupted``, ``crashed`` or ``finished``.
+    :param steps: env steps done.
+    """
+    write_json_atomic(out / "status.json", {"state": state, "timesteps": steps})
+
+
+def run_status(out: str | Path) -> str | None:
+    """``running``, ``interrupted``, ``crashed`` or ``finished`` from ``out/status.json``; None if never started.
+
+    :param out: the run folder.
+    """
+    path = Path(out) / "status.json"
+    return json.loads(path.read_text())["state"] if path.exists() else None
+
+
+def append_evaluation(out: Path, row: dict[str, Any]) -> None:
+    """Append one evaluation's line to ``evaluations.jsonl``.
+
+    :param out: the run folder.
+    :param row: the evaluation (steps, returns, cost, wall time).
+    """
+    with open(out / "evaluations.jsonl", "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+
+def evaluation_rows(out: Path) -> list[dict[str, Any]]:
+    """The lines of ``out/evaluations.jsonl`` (none if it does not exist).
+
+    :param out: the run folder.
+    """
+    path = out / "evaluations.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
+
+
+def read_timing(out: Path) -> dict[str, float]:
+    """Wall and env seconds of the run's earlier sessions (``timing.json``; zeros if there is none).
+
+    :param out: the run folder.
+    """
+    timing = {"wall_s": 0.0, "env_s": 0.0}
+    if (out / "timing.json").exists():
+        timing.update(json.loads((out / "timing.json").read_text()))
+    return timing
+
+
+def write_timing(out: Path, wall_s: float, env_s: float, steps: int) -> None:
+    """Write ``timing.json``: wall time, time inside the env, their ratio and the step counter, summed over sessions.
+
+    :param out: the run folder.
+    :param wall_s: wall seconds.
+    :param env_s: seconds inside the env.
+    :param steps: env steps done.
+    """
+    write_json_atomic(out / "timing.json", {"wall_s": wall_s, "env_s": env_s, "env_fraction": env_s / wall_s if wall_s else None,
+                                            "timesteps": steps})
+
+
+def save_best_model(model: Any, out: Path) -> None:
+    """Write ``best_model.zip`` (atomically).
+
+    :param model: the SB3 model.
+    :param out: the run folder.
+    """
+    with atomic_path(out / "best_model.zip") as tmp:
+        model.save(tmp)
+
+
+def save_final_model(model: Any, venv: Any, out: Path) -> Path:
+    """Write ``model.zip`` and, for a ``VecNormalize`` training env, ``vecnormalize.pkl`` (each atomically).
+
+    :param model: the SB3 model.
+    :param venv: its training env.
+    :param out: the run folder.
+    :return: the path of ``model.zip``.
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    with atomic_path(out / "model.zip") as tmp:
+        model.save(tmp)
+    if isinstance(venv, VecNormalize):
+        with atomic_path(out / "vecnormalize.pkl") as tmp:
+            venv.save(tmp)
+    return out / "model.zip"
+
+
+__all__ = ["append_evaluation", "evaluation_rows", "read_timing", "run_arguments", "run_status", "save_best_model",
+           "save_final_model", "write_config", "write_status", "write_timing"]
