@@ -17,6 +17,18 @@ ENV_SPECS = {
         "vector_entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_vector_env",
         "max_episode_steps": 400,
     },
+    # Lorenz-63 and Lorenz-96 (docs/systems.md): 400 steps of 0.05 = 20 time units, 18 Lyapunov times of Lorenz-63
+    # (~30 turns around a wing) and 34 of Lorenz-96: long enough that holding a target differs from passing it.
+    "Lorenz63-Control-v0": {
+        "entry_point": "chaoscontrol.envs.lorenz63:Lorenz63ControlEnv",
+        "vector_entry_point": "chaoscontrol.envs.lorenz63:Lorenz63ControlVectorEnv",
+        "max_episode_steps": 400,
+    },
+    "Lorenz96-Control-v0": {
+        "entry_point": "chaoscontrol.envs.lorenz96:Lorenz96ControlEnv",
+        "vector_entry_point": "chaoscontrol.envs.lorenz96:Lorenz96ControlVectorEnv",
+        "max_episode_steps": 400,
+    },
 }
 
 
