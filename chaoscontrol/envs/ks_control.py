@@ -23,7 +23,7 @@ from chaoscontrol.solvers.actuation import resolve_positions, sensor_positions
 from chaoscontrol.solvers.dynamics import Dynamics
 from chaoscontrol.solvers.equilibria import ks_equilibrium
 from chaoscontrol.solvers.ks_dynamics import KSDynamics
-from chaoscontrol.validation import check_int, check_positive
+from chaoscontrol.validation import check_int, check_non_negative, check_positive
 
 OBJECTIVES = ("dissipation", "target")
 OBSERVATIONS = ("sensors", "full")
@@ -197,8 +197,12 @@ class KSControlEnv(ControlEnv):
 
     @property
     def max_forcing(self) -> float:
-        """Forcing amplitude multiplying the clipped actions."""
+        """Forcing amplitude multiplying the clipped actions (settable: it changes the KS dynamics' forcing)."""
         return self.truth.max_forcing
+
+    @max_forcing.setter
+    def max_forcing(self, value: float) -> None:
+        self.truth.max_forcing = check_non_negative("max_forcing", value)
 
     @property
     def burn_in(self) -> float:
