@@ -97,7 +97,7 @@ class CGLEControlEnv(ControlEnv):
     ## Action Space
 
     ``Box(-1, 1, (n_act,), float32)``: ``forcing="complex"`` (default) gives two
-    channels per actuator, n_act = 2 n (16 by default), actions
+    channels per actuator, n_act = 2 n (32 by default, n = 16), actions
     (a_1^re .. a_n^re, a_1^im .. a_n^im) and forcing
     f(x) = max_forcing * sum_j (a_j^re + i a_j^im) psi_j(x); ``forcing="real"``
     one channel per actuator on Re A, n_act = n, f(x) = max_forcing * sum_j a_j psi_j(x).
@@ -160,8 +160,8 @@ class CGLEControlEnv(ControlEnv):
     ## Arguments
 
     ``gym.make("CGLE-Control-v0", alpha=2.0, beta=-2.0, L=8*pi, N=64, dt=0.05,
-    frame_skip=5, actuators=8, sensors=16, actuator_width=0.4, forcing="complex",
-    max_forcing=1.0, objective="uniform", observe="sensors", burn_in=100.0,
+    frame_skip=5, actuators=16, sensors=16, actuator_width=0.4, forcing="complex",
+    max_forcing=0.5, objective="uniform", observe="sensors", burn_in=100.0,
     blowup_threshold=10.0, blowup_penalty=1000.0)``. ``actuators`` and
     ``sensors`` take a count or a sequence of positions in [0, L). ``N`` is even
     and >= 10. Invalid arguments raise ``ValueError`` naming the argument. No
@@ -182,11 +182,11 @@ class CGLEControlEnv(ControlEnv):
         N: int = GRID_DEFAULTS["N"],
         dt: float = GRID_DEFAULTS["dt"],
         frame_skip: int = 5,
-        actuators: int | Sequence[float] = 8,
+        actuators: int | Sequence[float] = 16,
         sensors: int | Sequence[float] = 16,
         actuator_width: float = 0.4,
         forcing: str = "complex",
-        max_forcing: float = 1.0,
+        max_forcing: float = 0.5,
         objective: str = "uniform",
         observe: str = "sensors",
         burn_in: float = 100.0,

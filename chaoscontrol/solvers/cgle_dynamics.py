@@ -84,10 +84,10 @@ class CGLEDynamics:
         self,
         config: CGLEConfig | None = None,
         frame_skip: int = 5,
-        actuators: int | Sequence[float] = 8,
+        actuators: int | Sequence[float] = 16,
         actuator_width: float = 0.4,
         forcing: str = "complex",
-        max_forcing: float = 1.0,
+        max_forcing: float = 0.5,
         burn_in: float = 100.0,
     ) -> None:
         self.config = CGLEConfig() if config is None else config
