@@ -115,6 +115,8 @@ class ControlEnv(gym.Env):
         return self.observer(self._field, True), info  # clipped: a random start may exceed a small threshold
 
     def step(self, action):
+        if np.iscomplexobj(action):
+            raise ValueError(f"action must be real, got a complex array {action!r}")
         a = np.asarray(action, dtype=np.float64)
         if a.shape != self.action_space.shape:
             raise ValueError(f"action must have shape {self.action_space.shape}, got {a.shape}")
@@ -153,6 +155,8 @@ class ControlEnv(gym.Env):
         if options.get("u0") is None:
             return None
         shape = tuple(self.dynamics.field_shape)
+        if np.iscomplexobj(options["u0"]):
+            raise ValueError("options['u0'] must be real, got a complex array")
         u0 = np.array(options["u0"], dtype=np.float64)
         if u0.shape != shape:
             raise ValueError(f"options['u0'] must have shape {shape}, got {u0.shape}")
@@ -193,4 +197,21 @@ class ControlEnv(gym.Env):
         """Called after every step, before the observation is returned."""
 
 
-__all__ = ["ControlEnv"]
+class EntryPoint:
+    """The registered ``entry_point`` of a :class:`ControlEnv` subclass: ``EntryPoint(MyEnv)(**kwargs)`` is ``MyEnv(**kwargs)``.
+
+    It has no ``metadata`` on purpose: ``gymnasium.make`` then hands ``render_mode`` to the env as given, so an
+    unsupported mode such as ``"human"`` is the env's ``ValueError`` naming the supported modes, not a
+    ``HumanRendering`` wrapper that needs pygame. Picklable; name a module-level instance in the registration.
+
+    :param env_class: the env's class.
+    """
+
+    def __init__(self, env_class: type[ControlEnv]) -> None:
+        self.env_class = env_class
+
+    def __call__(self, **kwargs: Any) -> ControlEnv:
+        return self.env_class(**kwargs)
+
+
+__all__ = ["ControlEnv", "EntryPoint"]

@@ -136,6 +136,8 @@ class ControlVectorEnv(VectorEnv):
         u0 = options.get("u0")
         if u0 is not None:
             shape = tuple(self.dynamics.field_shape)
+            if np.iscomplexobj(u0):
+                raise ValueError("options['u0'] must be real, got a complex array")
             u0 = np.asarray(u0, dtype=np.float64)
             if u0.shape not in (shape, (b, *shape)):
                 raise ValueError(f"options['u0'] must have shape {shape} or {(b, *shape)}, got {u0.shape}")
@@ -160,6 +162,8 @@ class ControlVectorEnv(VectorEnv):
 
     def step(self, actions):
         b = self.num_envs
+        if np.iscomplexobj(actions):
+            raise ValueError("actions must be real, got a complex array")
         a = np.asarray(actions, dtype=np.float64)
         if a.shape != self.action_space.shape:
             raise ValueError(f"actions must have shape {self.action_space.shape} (num_envs, n_act), got {a.shape}")

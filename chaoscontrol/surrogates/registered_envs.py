@@ -45,7 +45,8 @@ def make_ks_control_env(surrogate: str | None = None, **kwargs: Any) -> KSContro
     return KSControlEnv(surrogate=str(surrogate), dynamics=surrogate_dynamics(surrogate, kwargs), **kwargs)
 
 
-make_ks_control_env.metadata = KSControlEnv.metadata  # read by gymnasium.make for the render modes
+# No ``metadata`` on the entry point: gymnasium.make then passes render_mode on as given, so that an unsupported
+# mode ("human") is the env's clear ValueError naming the supported ones, not a wrapper that needs pygame.
 
 
 def make_ks_control_vector_env(num_envs: int = 1, surrogate: str | None = None, **kwargs: Any) -> KSControlVectorEnv:

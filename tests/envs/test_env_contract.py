@@ -128,7 +128,15 @@ def test_bad_actions_raise_value_error(env_id):
     bad[0] = np.nan
     with pytest.raises(ValueError, match="finite"):
         env.step(bad)
+    with pytest.raises(ValueError, match="real"):
+        env.step(np.zeros(shape) + 1j)
     env.step(np.full(shape, 5.0, np.float32))  # out of range: clipped, not an error
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_unsupported_render_mode_names_the_supported_ones(env_id):
+    with pytest.raises(ValueError, match="render_mode"):
+        gym.make(env_id, render_mode="human", **FAST)
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)

@@ -129,3 +129,21 @@ def test_valid_edge_arguments_are_accepted(kwargs):
     assert env.observation_space.contains(obs)
     obs, reward, terminated, truncated, _ = env.step(np.zeros(env.action_space.shape))
     assert np.isfinite(reward) and not terminated and not truncated
+
+
+def test_complex_actions_and_u0_are_refused_not_truncated():
+    """A complex array would lose its imaginary part in the float64 cast: it is a ValueError instead."""
+    import gymnasium as gym
+
+    env = gym.make("KS-Control-v0", burn_in=0.0)
+    with pytest.raises(ValueError, match="real"):
+        env.reset(options={"u0": np.zeros(64) + 0.1j})
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="real"):
+        env.step(np.zeros(4) + 0.5j)
+    venv = gym.make_vec("KS-Control-v0", num_envs=2, vectorization_mode="vector_entry_point", burn_in=0.0)
+    with pytest.raises(ValueError, match="real"):
+        venv.reset(options={"u0": np.zeros((2, 64)) + 0.1j})
+    venv.reset(seed=0)
+    with pytest.raises(ValueError, match="real"):
+        venv.step(np.zeros((2, 4)) + 0.5j)
