@@ -102,8 +102,13 @@ class CGLEControlEnv(ControlEnv):
     f(x) = max_forcing * sum_j (a_j^re + i a_j^im) psi_j(x); ``forcing="real"``
     one channel per actuator on Re A, n_act = n, f(x) = max_forcing * sum_j a_j psi_j(x).
     psi_j(x) = exp(-d(x, x_j)^2 / (2 actuator_width^2)), peak 1, centres
-    x_j = (2j + 1) L / (2n). The mean of f is not removed. Actions outside
-    [-1, 1] are clipped; NaN/inf or a wrong shape raise ``ValueError``.
+    x_j = (2j + 1) L / (2n). The mean of f is not removed. 16 actuators by
+    default: the unstable band |k| < 1.095 holds k = m / 4, m = 1..4, and n evenly
+    spaced actuators cannot force the mode m = n / 2 in one of its two phases
+    (with n = 8, cos(x) vanishes at every centre), so n >= 9 is needed to
+    stabilise the uniform state; 16 gives two actuators per shortest unstable
+    wavelength. Actions outside [-1, 1] are clipped; NaN/inf or a wrong shape
+    raise ``ValueError``.
 
     ## Observation Space
 
