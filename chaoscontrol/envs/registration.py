@@ -17,6 +17,13 @@ ENV_SPECS = {
         "vector_entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_vector_env",
         "max_episode_steps": 400,
     },
+    # Complex Ginzburg-Landau, defect turbulence at alpha = 2, beta = -2 on L = 8 pi (docs/systems.md). 400 steps
+    # = 100 time units: ~27 Lyapunov times (lambda ~ 0.27), 50 e-folding times of the fastest Benjamin-Feir mode.
+    "CGLE-Control-v0": {
+        "entry_point": "chaoscontrol.envs.cgle:CGLEControlEnv",
+        "vector_entry_point": "chaoscontrol.envs.cgle:CGLEControlVectorEnv",
+        "max_episode_steps": 400,
+    },
     # Lorenz-63 and Lorenz-96 (docs/systems.md): 400 steps of 0.05 = 20 time units, 18 Lyapunov times of Lorenz-63
     # (~30 turns around a wing) and 34 of Lorenz-96: long enough that holding a target differs from passing it.
     "Lorenz63-Control-v0": {
