@@ -17,6 +17,20 @@ ENV_SPECS = {
         "vector_entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_vector_env",
         "max_episode_steps": 400,
     },
+    # Large-domain KS (docs/systems.md): KS-Control-v0 with other defaults, which user keywords override.
+    # Actuators and sensors keep the L = 22 spacing (L / 5.5); 400 steps = 100 time units = 8-9 Lyapunov times.
+    "KS-L66-Control-v0": {
+        "entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_env",
+        "vector_entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_vector_env",
+        "max_episode_steps": 400,
+        "kwargs": {"L": 66.0, "N": 128, "actuators": 12, "sensors": 24},
+    },
+    "KS-L100-Control-v0": {
+        "entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_env",
+        "vector_entry_point": "chaoscontrol.surrogates.registered_envs:make_ks_control_vector_env",
+        "max_episode_steps": 400,
+        "kwargs": {"L": 100.0, "N": 256, "actuators": 18, "sensors": 36, "burn_in": 200.0},
+    },
     # Complex Ginzburg-Landau, defect turbulence at alpha = 2, beta = -2 on L = 8 pi (docs/systems.md). 400 steps
     # = 100 time units: ~27 Lyapunov times (lambda ~ 0.27), 50 e-folding times of the fastest Benjamin-Feir mode.
     "CGLE-Control-v0": {
