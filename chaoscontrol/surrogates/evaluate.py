@@ -28,7 +28,7 @@ The quantities are defined in :mod:`chaoscontrol.surrogates.metrics`, the truth 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -171,15 +171,9 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
         "mean_dissipation_model": forced["dissipation_model"],
         "mean_dissipation_truth": forced["dissipation_truth"],
         "free_runs": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in free.items()},
-        "reward_correlation": corr,
-        "shift_equivariance_error": equivariance,
-        "params": model.n_parameters(),
-        **speeds,
-        "args": asdict(args),
+        **metrics.report_tail(model, corr, equivariance, speeds, args),
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "report.json", report)
+    out = metrics.write_report(args.out, report)
     _figures(out, t_lyap, err, free)
     _markdown(out / "report.md", report)
     return report

@@ -25,14 +25,13 @@ readings alone:
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.io import atomic_path
 from chaoscontrol.solvers.attractor import attractor_rms
 from chaoscontrol.surrogates import metrics
 from chaoscontrol.surrogates.threads import torch_threads_kept
@@ -163,15 +162,9 @@ def evaluate_partial(model: Any, env_config: dict[str, Any], args: Any, progress
         "mean_dissipation_truth": free["forced"]["dissipation_truth"],
         "state_estimate_error": estimate_error,
         "free_runs": free,
-        "reward_correlation": corr,
-        "shift_equivariance_error": equivariance,
-        "params": model.n_parameters(),
-        **speeds,
-        "args": asdict(args),
+        **metrics.report_tail(model, corr, equivariance, speeds, args),
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "report.json", report)
+    out = metrics.write_report(args.out, report)
     metrics.error_growth_figure(out / "error_growth.png", t_lyap, err, "rms sensor error / rms(u)")
     _markdown(out / "report.md", report)
     return report

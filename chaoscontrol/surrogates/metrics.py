@@ -185,6 +185,31 @@ def speed_figures(model: Any, x: np.ndarray, action_shape: tuple[int, ...], venv
     return speeds
 
 
+def report_tail(model: Any, correlation: float | None, equivariance: float, speeds: dict[str, float], args: Any) -> dict[str, Any]:
+    """The keys every evaluation report ends with: reward correlation, shift-equivariance error, parameters, speeds, args.
+
+    :param model: the evaluated surrogate (its ``n_parameters()``).
+    :param correlation: :func:`finite_correlation` of model and truth rewards.
+    :param equivariance: :func:`shift_equivariance_error`.
+    :param speeds: :func:`speed_figures`.
+    :param args: the evaluation's argument dataclass.
+    """
+    from dataclasses import asdict
+
+    return {"reward_correlation": correlation, "shift_equivariance_error": equivariance, "params": model.n_parameters(),
+            **speeds, "args": asdict(args)}
+
+
+def write_report(out: str | Path, report: dict[str, Any]) -> Path:
+    """Create the output folder ``out`` and write ``report.json`` atomically; returns the folder."""
+    from chaoscontrol.io import write_json_atomic
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "report.json", report)
+    return folder
+
+
 def format_value(x: float | None) -> str:
     """A report number to 4 significant digits; ``n/a`` for None, NaN or inf.
 
