@@ -10,7 +10,8 @@ Prints markdown tables:
 2. exactness and order: plane waves after 400 steps, the time-stepping error over one time unit on the attractor;
 3. the attractor at the default L = 8 pi, N = 64 next to L = 32 pi, N = 256 (is the small domain representative?):
    <|A|>, the amplitude fluctuation, the distance to the uniform oscillation, the phase-slip rate per unit length and
-   time (changes of the winding number), the leading Lyapunov exponent (Benettin), the spectrum at the Nyquist mode;
+   time (changes of the winding number), the leading Lyapunov exponent (Benettin), the correlation length (where
+   |<A(x) conj A(x + r)>| falls to 1/e of its value at r = 0), the spectrum at the Nyquist mode;
 4. control: the uniform objective without control and under proportional feedback at the actuators.
 
 The figure is |A(x, t)| on the attractor, then with the proportional feedback switched on at t = 50.
@@ -86,6 +87,12 @@ def exactness_rows(dyn: CGLEDynamics, states: np.ndarray) -> list[str]:
                 f"{errors[0.1]:.1e} / {errors[0.05]:.1e} / {errors[0.025]:.1e} |")
     rows.append(f"| observed order | {math.log2(errors[0.1] / errors[0.05]):.2f}, "
                 f"{math.log2(errors[0.05] / errors[0.025]):.2f} |")
+    rate_errors = []
+    for dt in (0.05, 0.025, 0.0125):
+        measured, theory = measured_growth_rate(CGLEConfig(alpha=cfg.alpha, beta=cfg.beta, L=cfg.L, N=cfg.N, dt=dt), 0, 8)
+        rate_errors.append(abs(measured - theory))
+    rows.append("| growth-rate error of the uniform state at k = 2 (the largest above), dt = 0.05 / 0.025 / 0.0125 | "
+                + " / ".join(f"{e:.1e}" for e in rate_errors) + " |")
     return rows
 
 
@@ -136,16 +143,20 @@ def attractor_stats(L: float, N: int, trajectories: int, t_average: float, seed:
     out["lyapunov"] = float(log_growth.mean() / (n_samples // 4))
     out["lyapunov_se"] = float(log_growth.std(ddof=1) / (n_samples // 4) / math.sqrt(trajectories))
     out["nyquist"] = float(spec[N // 2])
+    corr = np.abs(np.fft.ifft(spectrum))[: N // 2]
+    corr /= corr[0]
+    j = int(np.argmax(corr < math.exp(-1.0)))  # first grid offset below 1/e, then linear interpolation
+    out["xi"] = float((j - 1 + (corr[j - 1] - math.exp(-1.0)) / (corr[j - 1] - corr[j])) * L / N)
     return out
 
 
 def attractor_table(trajectories: int, t_average: float, seed: int) -> list[str]:
     rows = ["| domain | <\\|A\\|> | <sigma> amplitude fluct. | <d_U> | slips / (length time) | frac. min\\|A\\| < 0.1 | "
-            "lambda_1 | spectrum at Nyquist |", "|---|---|---|---|---|---|---|---|"]
+            "lambda_1 | correlation length (1/e) | spectrum at Nyquist |", "|---|---|---|---|---|---|---|---|---|"]
     for name, L, N in (("L = 8 pi, N = 64 (default)", 8 * math.pi, 64), ("L = 32 pi, N = 256", 32 * math.pi, 256)):
         s = attractor_stats(L, N, trajectories, t_average, seed)
         rows.append(f"| {name} | {s['mod']:.3f} | {s['fluct']:.3f} | {s['uniform']:.3f} | {s['slip_rate']:.4f} | "
-                    f"{s['holes']:.2f} | {s['lyapunov']:.3f} +- {s['lyapunov_se']:.3f} | {s['nyquist']:.1e} |")
+                    f"{s['holes']:.2f} | {s['lyapunov']:.3f} +- {s['lyapunov_se']:.3f} | {s['xi']:.2f} | {s['nyquist']:.1e} |")
     return rows
 
 
