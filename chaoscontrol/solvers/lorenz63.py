@@ -38,8 +38,8 @@ Implementations of the same scheme:
 - :func:`lorenz63_rk4_reference`: plain NumPy, the same operations in the same
   order (the tests compare the kernel against it);
 - :func:`lorenz63_rhs` / :func:`lorenz63_jvp`: the right-hand side and its
-  tangent-linear map on arrays, for the Lyapunov exponents
-  (:mod:`chaoscontrol.solvers.lyapunov_ode`); :func:`lorenz63_jacobian` the matrix.
+  tangent-linear map on arrays, and :func:`lorenz63_tangent_qr` the QR method over
+  them (:mod:`chaoscontrol.solvers.lyapunov_ode`); :func:`lorenz63_jacobian` the matrix.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ import numba
 import numpy as np
 
 from chaoscontrol.solvers.control import first_nonfinite_row
+from chaoscontrol.solvers.lyapunov_ode import tangent_rk4_qr
 from chaoscontrol.solvers.ode_support import advance_in_blocks
 from chaoscontrol.validation import check_positive, is_real
 
@@ -268,6 +269,13 @@ def lorenz63_jvp(x: np.ndarray, v: np.ndarray, params: np.ndarray, out: np.ndarr
     out[2] = x[1] * v[0] + x[0] * v[1] - params[2] * v[2]
 
 
+@numba.njit(cache=True)
+def lorenz63_tangent_qr(params, x, vectors, dt, renorm_steps, skip_intervals, log_growth):
+    """:func:`~chaoscontrol.solvers.lyapunov_ode.tangent_rk4_qr` of Lorenz-63, compiled once and cached
+    (for :func:`~chaoscontrol.solvers.lyapunov_ode.lyapunov_spectrum`); params = (sigma, rho, beta)."""
+    tangent_rk4_qr(lorenz63_rhs, lorenz63_jvp, params, x, vectors, dt, renorm_steps, skip_intervals, log_growth)
+
+
 def lorenz63_jacobian(x: np.ndarray, config: Lorenz63Config) -> np.ndarray:
     """The Jacobian matrix of the unforced flow at ``x`` (3,), (3, 3)."""
     s, r, b = config.sigma, config.rho, config.beta
@@ -311,4 +319,5 @@ __all__ = [
     "lorenz63_jvp",
     "lorenz63_rhs",
     "lorenz63_rk4_reference",
+    "lorenz63_tangent_qr",
 ]

@@ -35,7 +35,7 @@ Implementations of the same scheme:
 - :func:`lorenz96_rk4_reference`: plain NumPy (``np.roll``), the same
   operations in the same order;
 - :func:`lorenz96_rhs` / :func:`lorenz96_jvp`: the right-hand side and the
-  tangent-linear map, for the Lyapunov exponents
+  tangent-linear map, and :func:`lorenz96_tangent_qr` the QR method over them
   (:mod:`chaoscontrol.solvers.lyapunov_ode`); :func:`lorenz96_jacobian` the matrix.
 """
 
@@ -48,6 +48,7 @@ import numba
 import numpy as np
 
 from chaoscontrol.solvers.control import first_nonfinite_row
+from chaoscontrol.solvers.lyapunov_ode import tangent_rk4_qr
 from chaoscontrol.solvers.ode_support import advance_in_blocks
 from chaoscontrol.validation import check_int, check_positive, is_real
 
@@ -283,6 +284,13 @@ def lorenz96_jvp(x: np.ndarray, v: np.ndarray, forcing: np.ndarray, out: np.ndar
         out[i] = (v[ip1] - v[im2]) * x[im1] + (x[ip1] - x[im2]) * v[im1] - v[i]
 
 
+@numba.njit(cache=True)
+def lorenz96_tangent_qr(params, x, vectors, dt, renorm_steps, skip_intervals, log_growth):
+    """:func:`~chaoscontrol.solvers.lyapunov_ode.tangent_rk4_qr` of Lorenz-96, compiled once and cached
+    (for :func:`~chaoscontrol.solvers.lyapunov_ode.lyapunov_spectrum`); params = the total forcing of each site (K,)."""
+    tangent_rk4_qr(lorenz96_rhs, lorenz96_jvp, params, x, vectors, dt, renorm_steps, skip_intervals, log_growth)
+
+
 def lorenz96_jacobian(x: np.ndarray) -> np.ndarray:
     """The Jacobian matrix of the flow at ``x`` (K,), (K, K): d(rhs_i)/dx_j."""
     k = x.size
@@ -331,5 +339,6 @@ __all__ = [
     "lorenz96_jvp",
     "lorenz96_rhs",
     "lorenz96_rk4_reference",
+    "lorenz96_tangent_qr",
     "lorenz96_rk4_steps",
 ]

@@ -22,17 +22,22 @@ average of the divergence tr J up to the scheme's error in det DPhi_h (O(h^4)
 per unit time) and round-off; for a constant divergence (Lorenz-63, Lorenz-96)
 it is that constant at any T.
 
-The kernel takes the system's right-hand side ``rhs(x, params, out)`` and
-tangent map ``jvp(x, v, params, out)`` (Numba functions) as arguments. Numba
-does not cache functions specialised on function arguments, so
-:func:`lyapunov_spectrum` compiles once per system and process (seconds).
+The scheme is written once, :func:`tangent_rk4_qr`, over the system's
+right-hand side ``rhs(x, params, out)`` and tangent map ``jvp(x, v, params,
+out)`` (Numba functions passed as arguments). Numba does not cache a function
+compiled for function arguments, so each system specialises it in a cached
+wrapper of its own module with the signature of :data:`TangentKernel`, e.g.
+:func:`chaoscontrol.solvers.lorenz63.lorenz63_tangent_qr`; the scheme is
+inlined there (``inline="always"``), so the wrapper calls the system's
+functions directly, compiles once and then loads from numba's cache in
+milliseconds. :func:`lyapunov_spectrum` runs such a wrapper.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numba
 import numpy as np
@@ -60,57 +65,70 @@ def _gram_schmidt(vectors: np.ndarray, log_norms: np.ndarray) -> None:
             vectors[j, k] /= norm
 
 
-@numba.njit
-def _tangent_rk4_qr(rhs, jvp, params, x, vectors, dt, renorm_steps, skip_intervals, log_growth):
-    """Advance x (n,) and the tangent rows ``vectors`` (m, n); log R_ii of each recorded interval into ``log_growth``."""
+@numba.njit(inline="always")
+def tangent_rk4_qr(rhs, jvp, params, x, vectors, dt, renorm_steps, skip_intervals, log_growth):
+    """RK4 of x (n,) and its tangent-linear RK4 of the rows of ``vectors`` (m, n), in place, re-orthonormalised
+    every ``renorm_steps`` steps; log R_ii of each interval after the first ``skip_intervals`` into ``log_growth``
+    (n_intervals, m).
+
+    :param rhs: Numba function ``rhs(x, params, out)``: F(x) into ``out``.
+    :param jvp: Numba function ``jvp(x, v, params, out)``: J(x) v into ``out``.
+    """
     n = x.size
     m = vectors.shape[0]
     half = 0.5 * dt
     sixth = dt / 6.0
-    stages = np.empty((4, n))
+    x1 = np.empty(n)
+    x2 = np.empty(n)
+    x3 = np.empty(n)
+    x4 = np.empty(n)
     k = np.empty(n)
     acc = np.empty(n)
     tmp = np.empty(n)
+    v = np.empty(n)
     log_norms = np.empty(m)
     n_intervals = skip_intervals + log_growth.shape[0]
     for interval in range(n_intervals):
         for _ in range(renorm_steps):
-            stages[0] = x
-            rhs(x, params, k)
+            for i in range(n):
+                x1[i] = x[i]
+            rhs(x1, params, k)
             for i in range(n):
                 acc[i] = k[i]
-                stages[1, i] = x[i] + half * k[i]
-            rhs(stages[1], params, k)
+                x2[i] = x[i] + half * k[i]
+            rhs(x2, params, k)
             for i in range(n):
                 acc[i] += 2.0 * k[i]
-                stages[2, i] = x[i] + half * k[i]
-            rhs(stages[2], params, k)
+                x3[i] = x[i] + half * k[i]
+            rhs(x3, params, k)
             for i in range(n):
                 acc[i] += 2.0 * k[i]
-                stages[3, i] = x[i] + dt * k[i]
-            rhs(stages[3], params, k)
+                x4[i] = x[i] + dt * k[i]
+            rhs(x4, params, k)
             for i in range(n):
                 x[i] = x[i] + sixth * (acc[i] + k[i])
             for j in range(m):
-                v = vectors[j]
-                jvp(stages[0], v, params, k)
+                for i in range(n):
+                    v[i] = vectors[j, i]
+                jvp(x1, v, params, k)
                 for i in range(n):
                     acc[i] = k[i]
                     tmp[i] = v[i] + half * k[i]
-                jvp(stages[1], tmp, params, k)
+                jvp(x2, tmp, params, k)
                 for i in range(n):
                     acc[i] += 2.0 * k[i]
                     tmp[i] = v[i] + half * k[i]
-                jvp(stages[2], tmp, params, k)
+                jvp(x3, tmp, params, k)
                 for i in range(n):
                     acc[i] += 2.0 * k[i]
                     tmp[i] = v[i] + dt * k[i]
-                jvp(stages[3], tmp, params, k)
+                jvp(x4, tmp, params, k)
                 for i in range(n):
-                    v[i] = v[i] + sixth * (acc[i] + k[i])
+                    vectors[j, i] = v[i] + sixth * (acc[i] + k[i])
         _gram_schmidt(vectors, log_norms)
         if interval >= skip_intervals:
-            log_growth[interval - skip_intervals] = log_norms
+            for j in range(m):
+                log_growth[interval - skip_intervals, j] = log_norms[j]
 
 
 @dataclass(frozen=True)
@@ -152,10 +170,14 @@ class LyapunovRun:
         return means.std(axis=0, ddof=1) / math.sqrt(n_blocks)
 
 
+#: A system's cached specialisation of :func:`tangent_rk4_qr`:
+#: ``kernel(params, x, vectors, dt, renorm_steps, skip_intervals, log_growth)``.
+TangentKernel = Callable[..., None]
+
+
 def lyapunov_spectrum(
-    rhs: Any,
-    jvp: Any,
-    params: np.ndarray,
+    kernel: TangentKernel,
+    params: Any,
     x0: np.ndarray,
     dt: float,
     total_time: float,
@@ -169,9 +191,8 @@ def lyapunov_spectrum(
     but not recorded, so that the tangent vectors align first (they start as the
     first unit vectors).
 
-    :param rhs: Numba function ``rhs(x, params, out)``: the right-hand side F(x).
-    :param jvp: Numba function ``jvp(x, v, params, out)``: J(x) v.
-    :param params: the system's parameters as the two functions take them (float64 array).
+    :param kernel: the system's :data:`TangentKernel` (e.g. ``lorenz63_tangent_qr``).
+    :param params: the system's parameters as its kernel takes them.
     :param x0: initial state, (n,).
     :param dt: RK4 step, > 0.
     :param total_time: recorded time T, > 0 (rounded to whole renormalisation intervals, at least one).
@@ -194,7 +215,7 @@ def lyapunov_spectrum(
     skipped = int(round(transient_time / interval))
     vectors = np.eye(m, n)
     log_growth = np.empty((recorded, m))
-    _tangent_rk4_qr(rhs, jvp, np.asarray(params, dtype=np.float64), x, vectors, dt, steps, skipped, log_growth)
+    kernel(params, x, vectors, dt, steps, skipped, log_growth)
     return LyapunovRun(log_growth, interval, x)
 
 
@@ -214,4 +235,4 @@ def kaplan_yorke_dimension(exponents: np.ndarray) -> float:
     return j + float(sums[j - 1]) / abs(float(lam[j]))
 
 
-__all__ = ["LyapunovRun", "kaplan_yorke_dimension", "lyapunov_spectrum"]
+__all__ = ["LyapunovRun", "TangentKernel", "kaplan_yorke_dimension", "lyapunov_spectrum", "tangent_rk4_qr"]
