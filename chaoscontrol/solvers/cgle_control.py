@@ -59,6 +59,7 @@ def cgle_field_rows(v: np.ndarray, fhat: np.ndarray, field_out: np.ndarray, diag
     """
     rows, n = v.shape
     a = np.empty((rows, n), dtype=np.complex128)
+    mods = np.empty(n)
     axes = np.array([0, 1], dtype=np.int64)
     fft_rows(v, a, axes, False)
     inv_n = 1.0 / n
@@ -79,6 +80,7 @@ def cgle_field_rows(v: np.ndarray, fhat: np.ndarray, field_out: np.ndarray, diag
             m2 = re * re + im * im
             s2 += m2
             mod = math.sqrt(m2)
+            mods[j] = mod
             s1 += mod
             if mod < amin:
                 amin = mod
@@ -93,7 +95,7 @@ def cgle_field_rows(v: np.ndarray, fhat: np.ndarray, field_out: np.ndarray, diag
             dre = a[r, j].real - mre
             dim = a[r, j].imag - mim
             var += dre * dre + dim * dim
-            dm = math.sqrt(a[r, j].real * a[r, j].real + a[r, j].imag * a[r, j].imag) - mod_mean
+            dm = mods[j] - mod_mean
             fluct += dm * dm
         power = 0.0
         for m in range(n):
