@@ -58,8 +58,9 @@ from chaoscontrol.validation import check_positive, is_real
 #: Columns of the Lorenz-63 diagnostics: energy |x|^2 / 2, actuator power x . f, max|x|.
 L63_ENERGY, L63_POWER, L63_MAX_ABS = range(3)
 L63_N_DIAG = 3
-#: Rows per block at least in the batch kernel: one row is ~40 ns a step, a thread launch a few us.
-L63_MIN_BLOCK_ROWS = 64
+#: Rows per block at least in the batch kernel. A row costs ~0.15 us an interval (5 steps; 7e6 env-steps/s on one
+#: thread), a thread launch 5-10 us on a quiet machine and far more on a loaded one: below 2 x 256 rows one thread.
+L63_MIN_BLOCK_ROWS = 256
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ from chaoscontrol.validation import check_int, check_positive, is_real
 #: Columns of the Lorenz-96 diagnostics: energy <x^2>/2, mean <x>, variance <(x - <x>)^2>, power <x f>, max|x|.
 L96_ENERGY, L96_MEAN, L96_VARIANCE, L96_POWER, L96_MAX_ABS = range(5)
 L96_N_DIAG = 5
-#: Rows per block at least in the batch kernel (one row at K = 40 is ~2 us an interval).
+#: Rows per block at least in the batch kernel: one row at K = 40 is ~3 us an interval, so a block of 8 pays
+#: for its thread launch (5-10 us).
 L96_MIN_BLOCK_ROWS = 8
 
 
