@@ -23,9 +23,12 @@ File layout (all float64, chunked one trajectory per chunk):
 - attributes: ``env_config`` (JSON of the resolved env configuration),
   ``spec`` (JSON of :class:`DatasetSpec`), ``package_version``, ``format_version``.
 
-Files are written to a temporary name and renamed into place. :func:`load_dataset`
-checks the file before returning anything and refuses a dataset whose env
-configuration differs from the one asked for, naming the differing keys.
+Each batch of trajectories is written, as soon as it is simulated, as one part in the folder
+``OUT.parts`` (:mod:`chaoscontrol.surrogates.dataset_parts`), so that an interruption keeps the
+parts (Ctrl-C says how many) and ``resume`` continues them; the file is assembled from the parts
+and appears atomically. An existing file or folder of parts is refused unless ``resume`` or
+``overwrite``. :func:`load_dataset` checks the file before returning anything and refuses a
+dataset whose env configuration differs from the one asked for, naming the differing keys.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from chaoscontrol.io import atomic_path
+from chaoscontrol.io import atomic_path, refuse_existing_output, remove_stale_temporaries
+from chaoscontrol.surrogates.dataset_parts import Part, PartStore
 from chaoscontrol.validation import check_int
 
 FORMAT_VERSION = 1
@@ -99,6 +103,13 @@ class DatasetSpec:
         f = tuple(self.fractions)
         if len(f) != 3 or any(not (math.isfinite(x) and x >= 0) for x in f) or abs(sum(f) - 1.0) > 1e-9:
             raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {self.fractions!r}")
+        counts = np.bincount(split_labels(self.n_trajectories, f), minlength=3)
+        empty = [name for name, label in SPLITS.items() if f[label] > 0 and counts[label] == 0]
+        if empty:
+            raise ValueError(
+                f"n_trajectories={self.n_trajectories} with fractions {f} leaves no {' and no '.join(empty)} trajectories "
+                f"(the splits get {counts.tolist()}); give more trajectories (--trajectories) or other fractions (--fractions)"
+            )
 
 
 def split_labels(n: int, fractions: tuple[float, float, float]) -> np.ndarray:
@@ -144,76 +155,185 @@ class _ActionProcess:
         return np.asarray(self.policy(obs), dtype=np.float64)
 
 
+class DatasetInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`generate_dataset`; the message says what was kept and how to continue."""
+
+
+def _simulate(spec: DatasetSpec, first: int, count: int, policy_for: PolicyFactory | None, bar: Any) -> dict[str, np.ndarray]:
+    """The arrays of trajectories ``first`` .. ``first + count - 1``, simulated together.
+
+    :raises RuntimeError: a trajectory blew up.
+    """
+    from chaoscontrol.envs.ks_vector import KSControlVectorEnv
+
+    venv = KSControlVectorEnv(num_envs=count, max_episode_steps=None, autoreset_mode="Disabled", **spec.env_kwargs)
+    t = venv.template
+    process = _ActionProcess(spec, venv, first, policy_for)
+    obs, _ = venv.reset(seed=[spec.seed + first + i for i in range(count)])
+    states = np.empty((count, spec.steps + 1, t.config.N))
+    actions = np.empty((count, spec.steps, t.action_space.shape[0]))
+    rewards = np.empty((count, spec.steps))
+    states[:, 0] = venv.u
+    for k in range(spec.steps):
+        a = np.clip(process(k, obs), -1.0, 1.0)
+        obs, r, terminated, _, _ = venv.step(a)
+        if terminated.any():
+            raise RuntimeError(
+                f"trajectory {first + int(np.flatnonzero(terminated)[0])} blew up at step {k}; lower max_forcing or check env_kwargs"
+            )
+        actions[:, k] = a
+        rewards[:, k] = r
+        states[:, k + 1] = venv.u
+        bar.update(count)
+    return {"states": states, "actions": actions, "forcing": t.forcing_fields(actions), "rewards": rewards}
+
+
+def _batches(missing: list[int], batch: int) -> list[tuple[int, int]]:
+    """(first, count) of runs of consecutive trajectories of ``missing`` (ascending), at most ``batch`` each."""
+    out: list[tuple[int, int]] = []
+    for i in missing:
+        if out and out[-1][0] + out[-1][1] == i and out[-1][1] < batch:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+        else:
+            out.append((i, 1))
+    return out
+
+
+def _spec_differences(recorded: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The keys of two specs (as plain JSON) that differ, with both values."""
+    return [f"{k}: {recorded.get(k)!r} there, {now.get(k)!r} now" for k in sorted(set(recorded) | set(now))
+            if recorded.get(k) != now.get(k)]
+
+
+def _file_spec(path: Path) -> dict[str, Any]:
+    """The spec recorded in the dataset file ``path``.
+
+    :raises ValueError: naming the file, if it has none that can be read.
+    """
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            return json.loads(h5.attrs["spec"])
+    except (OSError, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(f"dataset file {str(path)!r} has no readable spec ({exc}); pass --overwrite to replace it") from exc
+
+
+def _finished_already(path: Path, store: PartStore, resume: bool, overwrite: bool) -> bool:
+    """Whether the generation may start (an existing ``path`` or parts only with ``resume`` or ``overwrite``), and
+    whether ``path`` is already the finished dataset of the spec (a resume with nothing left to do).
+
+    :raises ValueError: naming the file or folder and the flag to pass, or the keys of another spec.
+    """
+    if store.exists():
+        refuse_existing_output(store.folder, present=True, resume=resume, overwrite=overwrite, what="interrupted generation")
+        recorded = store.recorded_spec()
+        diffs = _spec_differences(recorded, store.spec) if resume and recorded is not None else []
+        if diffs:
+            raise ValueError(f"cannot resume the generation in {str(store.folder)!r}: it is of another spec ("
+                             + "; ".join(diffs) + "); pass --overwrite to discard it and start again")
+        return False
+    finished = path.exists()
+    refuse_existing_output(path if finished else store.folder, present=finished, resume=resume, overwrite=overwrite,
+                           resumable=False, what="dataset file")
+    if resume:
+        diffs = _spec_differences(_file_spec(path), store.spec)
+        if diffs:
+            raise ValueError(f"dataset file {str(path)!r} was generated with another spec (" + "; ".join(diffs)
+                             + "); pass --overwrite to replace it")
+    return resume
+
+
+def _write_file(path: Path, store: PartStore, parts: list[Part], spec: DatasetSpec, env_config: dict[str, Any],
+                shapes: dict[str, tuple[int, ...]]) -> None:
+    """Assemble the dataset file from its parts (atomically)."""
+    import h5py
+
+    from chaoscontrol import __version__
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            # one trajectory per HDF5 chunk
+            arrays = {name: h5.create_dataset(name, (spec.n_trajectories, *shape), "f8", chunks=(1, *shape))
+                      for name, shape in shapes.items()}
+            for part in parts:
+                _, data = store.read(part.path, shapes)
+                for name, values in data.items():
+                    arrays[name][part.first : part.first + part.count] = values
+            h5.create_dataset("split", data=split_labels(spec.n_trajectories, spec.fractions))
+            h5.attrs["env_config"] = json.dumps(env_config)
+            h5.attrs["spec"] = json.dumps(asdict(spec))
+            h5.attrs["package_version"] = __version__
+            h5.attrs["format_version"] = FORMAT_VERSION
+
+
 def generate_dataset(
-    spec: DatasetSpec, path: str | os.PathLike, batch: int = 64, progress: bool = True, policy_for: PolicyFactory | None = None
+    spec: DatasetSpec,
+    path: str | os.PathLike,
+    batch: int = 64,
+    progress: bool = True,
+    policy_for: PolicyFactory | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
 ) -> Path:
-    """Generate the dataset ``spec`` into ``path`` (HDF5, written atomically).
+    """Generate the dataset ``spec`` into ``path`` (HDF5), in parts that an interrupted generation keeps.
+
+    Each batch of trajectories is written as one part in ``PATH.parts`` (:mod:`~chaoscontrol.surrogates.dataset_parts`)
+    as soon as it is simulated; once all are there the file is assembled from them, appears atomically, and the parts
+    go. Generation is seeded per trajectory, so a resumed file equals an uninterrupted one, whatever the batches.
 
     :param spec: what to generate.
     :param path: output file (``.h5``); its folder is created.
-    :param batch: trajectories simulated together.
+    :param batch: trajectories simulated together (one part).
     :param progress: show a progress bar.
     :param policy_for: for a ``.zip`` actuation (required then, unused otherwise): called with the vector env of
         each batch, returns that batch's policy, obs (B, n_obs) -> actions (B, n_act), e.g. the deterministic
         policy of ``spec.actuation`` as it was trained (``make_policy`` of the agents layer).
+    :param resume: continue the interrupted generation of ``spec`` in ``PATH.parts``: its parts are verified and kept,
+        those that do not check are generated again (with a warning); a finished ``path`` of ``spec`` is left as it is.
+    :param overwrite: replace an existing ``path`` (when the new file is complete) and discard an interrupted
+        generation.
     :return: the path written.
-    :raises ValueError: for a ``.zip`` actuation without ``policy_for``.
+    :raises ValueError: for a ``.zip`` actuation without ``policy_for``; an existing ``path`` or ``PATH.parts`` without
+        ``resume`` or ``overwrite`` (naming it and the flag); a resume of another spec (naming the keys that differ).
+    :raises DatasetInterrupted: on Ctrl-C, saying how many trajectories were kept and how to continue.
     """
     if spec.actuation.endswith(".zip") and policy_for is None:
         raise ValueError(f"actuation {spec.actuation!r} is a policy: pass policy_for, which builds it for a batch's vector env")
-    import h5py
+    check_int("batch", batch)
+    path = Path(path)
+    store = PartStore(path, json.loads(json.dumps(asdict(spec))))
+    if _finished_already(path, store, resume, overwrite):
+        return path
     from tqdm.auto import tqdm
 
-    from chaoscontrol import __version__
-    from chaoscontrol.envs.ks_vector import KSControlVectorEnv
+    from chaoscontrol.envs.ks_control import KSControlEnv
 
-    path = Path(path)
-    template_cfg = None
-    labels = split_labels(spec.n_trajectories, spec.fractions)
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as h5:
-            bar = tqdm(total=spec.n_trajectories * spec.steps, desc="dataset", unit="step", disable=not progress)
-            for first in range(0, spec.n_trajectories, batch):
-                b = min(batch, spec.n_trajectories - first)
-                venv = KSControlVectorEnv(num_envs=b, max_episode_steps=None, autoreset_mode="Disabled", **spec.env_kwargs)
-                t = venv.template
-                if template_cfg is None:
-                    template_cfg = t.config_dict()
-                    n, n_act, s = t.config.N, t.action_space.shape[0], spec.steps
-                    chunk = lambda *shape: (1,) + shape  # noqa: E731 - one trajectory per chunk
-                    d_states = h5.create_dataset("states", (spec.n_trajectories, s + 1, n), "f8", chunks=chunk(s + 1, n))
-                    d_actions = h5.create_dataset("actions", (spec.n_trajectories, s, n_act), "f8", chunks=chunk(s, n_act))
-                    d_forcing = h5.create_dataset("forcing", (spec.n_trajectories, s, n), "f8", chunks=chunk(s, n))
-                    d_rewards = h5.create_dataset("rewards", (spec.n_trajectories, s), "f8", chunks=chunk(s))
-                process = _ActionProcess(spec, venv, first, policy_for)
-                obs, _ = venv.reset(seed=[spec.seed + first + i for i in range(b)])
-                states = np.empty((b, spec.steps + 1, t.config.N))
-                actions = np.empty((b, spec.steps, t.action_space.shape[0]))
-                rewards = np.empty((b, spec.steps))
-                states[:, 0] = venv.u
-                for k in range(spec.steps):
-                    a = np.clip(process(k, obs), -1.0, 1.0)
-                    obs, r, terminated, _, _ = venv.step(a)
-                    if terminated.any():
-                        raise RuntimeError(
-                            f"trajectory {first + int(np.flatnonzero(terminated)[0])} blew up at step {k}; "
-                            "lower max_forcing or check env_kwargs"
-                        )
-                    actions[:, k] = a
-                    rewards[:, k] = r
-                    states[:, k + 1] = venv.u
-                    bar.update(b)
-                sl = slice(first, first + b)
-                d_states[sl] = states
-                d_actions[sl] = actions
-                d_forcing[sl] = t.forcing_fields(actions)
-                d_rewards[sl] = rewards
-            bar.close()
-            h5.create_dataset("split", data=labels)
-            h5.attrs["env_config"] = json.dumps(template_cfg)
-            h5.attrs["spec"] = json.dumps(asdict(spec))
-            h5.attrs["package_version"] = __version__
-            h5.attrs["format_version"] = FORMAT_VERSION
+    template = KSControlEnv(**spec.env_kwargs)  # the configuration of every batch's vector env
+    n, n_act, s = template.config.N, template.action_space.shape[0], spec.steps
+    shapes = {"states": (s + 1, n), "actions": (s, n_act), "forcing": (s, n), "rewards": (s,)}
+    if overwrite:
+        store.remove()
+    remove_stale_temporaries(path)
+    store.start()
+    parts = store.verified_parts(spec.n_trajectories, shapes)
+    done = {i for part in parts for i in part.rows}
+    bar = tqdm(total=spec.n_trajectories * s, initial=len(done) * s, desc="dataset", unit="step", disable=not progress)
+    try:
+        for first, count in _batches([i for i in range(spec.n_trajectories) if i not in done], batch):
+            parts.append(store.write(first, _simulate(spec, first, count, policy_for, bar)))
+        _write_file(path, store, sorted(parts, key=lambda p: p.first), spec, template.config_dict(), shapes)
+    except KeyboardInterrupt:
+        kept = store.trajectories_written()
+        if not kept:
+            raise DatasetInterrupted("nothing was kept (no batch of trajectories was finished)") from None
+        raise DatasetInterrupted(f"kept {kept} of {spec.n_trajectories} trajectories in {str(store.folder)!r}; "
+                                 "continue with the same command and --resume") from None
+    finally:
+        bar.close()
+        if not store.files():  # nothing kept: no folder to refuse a plain rerun
+            store.remove()
+    store.remove()
     return path
 
 

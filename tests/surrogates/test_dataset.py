@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -15,6 +16,9 @@ from chaoscontrol.envs.ks_control import KSControlEnv
 from chaoscontrol.surrogates.dataset import DatasetSpec, generate_dataset, load_dataset, split_labels
 
 from .conftest import SPEC
+
+#: Fractions that give two trajectories one train and one validation trajectory.
+TWO_SPLITS = (0.5, 0.5, 0.0)
 
 
 def test_round_trip_shapes_and_metadata(dataset_path):
@@ -85,7 +89,7 @@ def test_split_labels_edge_cases():
 
 
 def _gen(tmp_path, name, **kwargs):
-    spec = DatasetSpec(**{"n_trajectories": 4, "steps": 16, "seed": 1, **kwargs})
+    spec = DatasetSpec(**{"n_trajectories": 4, "steps": 16, "seed": 1, "fractions": (0.5, 0.5, 0.0), **kwargs})
     return load_dataset(generate_dataset(spec, tmp_path / name, batch=4, progress=False))
 
 
@@ -146,7 +150,7 @@ def test_atomic_write_no_file_after_failure(tmp_path, monkeypatch):
     _boom(monkeypatch)
     target = tmp_path / "sub" / "fail.h5"
     with pytest.raises(RuntimeError, match="boom"):
-        generate_dataset(DatasetSpec(n_trajectories=2, steps=6), target, progress=False)
+        generate_dataset(DatasetSpec(n_trajectories=2, steps=6, fractions=TWO_SPLITS), target, progress=False)
     assert not target.exists()
     assert list(target.parent.iterdir()) == []  # no temporary file left behind
 
@@ -157,7 +161,7 @@ def test_atomic_write_keeps_existing_file(tmp_path, monkeypatch, dataset_path):
     before = target.read_bytes()
     _boom(monkeypatch)
     with pytest.raises(RuntimeError, match="boom"):
-        generate_dataset(DatasetSpec(n_trajectories=2, steps=6), target, progress=False)
+        generate_dataset(DatasetSpec(n_trajectories=2, steps=6, fractions=TWO_SPLITS), target, progress=False, overwrite=True)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.h5"]
     load_dataset(target)
@@ -245,3 +249,56 @@ def test_bad_env_kwargs_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="L"):
         generate_dataset(DatasetSpec(n_trajectories=1, steps=1, env_kwargs={"L": -1.0}), tmp_path / "x.h5", progress=False)
     assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize(
+    "n, fractions, empty",
+    [(4, (0.8, 0.1, 0.1), "validation"), (3, (0.9, 0.1, 0.0), "validation"), (2, (0.5, 0.25, 0.25), "validation"),
+     (5, (0.6, 0.3, 0.1), "test"), (1, (0.1, 0.9, 0.0), "train")],
+)
+def test_a_split_asked_for_but_left_empty_is_refused_at_generation(n, fractions, empty):
+    """``--trajectories 4`` with the default fractions leaves no validation trajectory: refused before any work."""
+    with pytest.raises(ValueError) as info:
+        DatasetSpec(n_trajectories=n, steps=2, fractions=fractions)
+    msg = str(info.value)
+    assert f"no {empty} trajector" in msg and "--trajectories" in msg and "--fractions" in msg and str(n) in msg
+
+
+def test_a_split_of_fraction_zero_may_be_empty():
+    DatasetSpec(n_trajectories=2, steps=2, fractions=(0.5, 0.5, 0.0))
+    DatasetSpec(n_trajectories=3, steps=2, fractions=(0.0, 0.0, 1.0))
+
+
+def test_an_existing_dataset_is_refused_and_overwrite_replaces_it(tmp_path, dataset_path):
+    target = tmp_path / "ds.h5"
+    shutil.copy(dataset_path, target)
+    before = target.read_bytes()
+    other = DatasetSpec(n_trajectories=2, steps=3, seed=9, fractions=TWO_SPLITS)
+    with pytest.raises(ValueError) as info:
+        generate_dataset(other, target, progress=False)
+    msg = str(info.value)
+    assert str(target) in msg and "--overwrite" in msg
+    assert target.read_bytes() == before
+    with pytest.raises(ValueError, match="not both"):
+        generate_dataset(other, target, progress=False, resume=True, overwrite=True)
+    generate_dataset(other, target, progress=False, overwrite=True)
+    assert load_dataset(target).spec["seed"] == 9
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds.h5"]
+
+
+def test_resume_of_a_finished_dataset_is_a_no_op_for_its_spec_only(tmp_path, dataset_path):
+    target = tmp_path / "ds.h5"
+    shutil.copy(dataset_path, target)
+    before = target.read_bytes()
+    assert generate_dataset(SPEC, target, batch=8, progress=False, resume=True) == target
+    assert target.read_bytes() == before
+    with pytest.raises(ValueError) as info:
+        generate_dataset(dataclasses.replace(SPEC, seed=4), target, progress=False, resume=True)
+    assert str(target) in str(info.value) and "seed" in str(info.value) and "--overwrite" in str(info.value)
+    assert target.read_bytes() == before
+
+
+def test_resume_with_nothing_to_continue_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="cannot resume"):
+        generate_dataset(DatasetSpec(n_trajectories=2, steps=3, fractions=TWO_SPLITS), tmp_path / "ds.h5", resume=True)
+    assert list(tmp_path.iterdir()) == []

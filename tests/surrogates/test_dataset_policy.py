@@ -25,7 +25,7 @@ def policy_file(tmp_path):
 
 
 def test_a_policy_actuation_needs_its_resolved_policy(tmp_path, policy_file):
-    spec = DatasetSpec(n_trajectories=2, steps=2, actuation=str(policy_file), env_kwargs=ENV)
+    spec = DatasetSpec(n_trajectories=2, steps=2, actuation=str(policy_file), fractions=(0.5, 0.5, 0.0), env_kwargs=ENV)
     with pytest.raises(ValueError, match="policy_for"):
         generate_dataset(spec, tmp_path / "d.h5", progress=False)
     assert not (tmp_path / "d.h5").exists()
@@ -45,7 +45,7 @@ def test_one_fresh_policy_per_batch_acting_on_the_observations(tmp_path, policy_
 
         return act
 
-    spec = DatasetSpec(n_trajectories=5, steps=6, actuation=str(policy_file), seed=1, env_kwargs=ENV)
+    spec = DatasetSpec(n_trajectories=5, steps=6, actuation=str(policy_file), seed=1, fractions=(0.6, 0.2, 0.2), env_kwargs=ENV)
     data = load_dataset(generate_dataset(spec, tmp_path / "b2.h5", batch=2, progress=False, policy_for=policy_for))
     assert built == [2, 2, 1]
     readings = data.states[:, :-1, ::8]  # the 8 sensors sit on every 8th grid point
@@ -60,7 +60,7 @@ def test_cli_generates_a_dataset_under_an_sb3_policy(tmp_path, policy_file, caps
     """``--actuation PATH.zip``: the stored actions are the model's deterministic actions on the env's observations."""
     out = tmp_path / "policy.h5"
     argv = ["dataset", "generate", "--out", str(out), "--trajectories", "3", "--steps", "4", "--seed", "2",
-            "--batch", "2", "--actuation", str(policy_file), "--env-kwargs", '{"burn_in": 10.0}', "--no-progress"]
+            "--batch", "2", "--fractions", "0.4", "0.3", "0.3", "--actuation", str(policy_file), "--env-kwargs", '{"burn_in": 10.0}', "--no-progress"]
     assert main(argv) == 0
     assert "actuation" in capsys.readouterr().out
     data = load_dataset(out)
