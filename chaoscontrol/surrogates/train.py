@@ -28,6 +28,7 @@ All are written atomically.
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.io import atomic_path, refuse_existing_output, write_json_atomic
 from chaoscontrol.surrogates.dataset import DYNAMICS_KEYS, TrajectoryData, config_differences, load_dataset
 from chaoscontrol.surrogates.threads import torch_threads_kept
 from chaoscontrol.surrogates.base import SurrogateModule
@@ -93,6 +94,8 @@ class TrainArgs:
     """Stop after this much training wall time, summed over resumed sessions (the best model is kept)."""
     progress: bool = True
     """Show a progress bar."""
+    overwrite: bool = False
+    """Replace the run in --out (its model.pt, checkpoint.pt, history.json, args.json and tb/) with a new one."""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -188,8 +191,31 @@ def learning_rate(args: TrainArgs, epoch: int) -> float:
     return low + (args.lr - low) * 0.5 * (1.0 + math.cos(math.pi * x))
 
 
+#: The files of a run in its folder (what ``overwrite`` replaces; anything else in the folder is kept).
+RUN_FILES = ("model.pt", "checkpoint.pt", "history.json", "args.json", "tb")
+
+
+def _check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
+    """A new run goes into a folder without one, unless ``overwrite``; ``resume`` needs the run's ``checkpoint.pt``.
+
+    :raises ValueError: naming the file and the flag to pass.
+    """
+    ckpt_path, model_path = out / "checkpoint.pt", out / "model.pt"
+    shown = model_path if model_path.exists() and not ckpt_path.exists() and not resume else ckpt_path
+    present = ckpt_path.is_file() or (not resume and model_path.exists())
+    refuse_existing_output(shown, present=present, resume=resume, overwrite=overwrite, what="surrogate run file")
+
+
 def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
-    """Train (or resume) a surrogate; returns the path of the best model (``OUT/model.pt``)."""
+    """Train (or resume) a surrogate; returns the path of the best model (``OUT/model.pt``).
+
+    Everything is checked before anything is written: a folder that holds a run is refused unless ``resume`` or
+    ``args.overwrite``, and a dataset or arguments that cannot make a run leave no folder.
+
+    :param args: the run's arguments.
+    :param resume: continue the run in ``args.out`` from its ``checkpoint.pt``.
+    :raises ValueError: bad input, naming it; a folder that holds a run (without ``resume`` or ``overwrite``).
+    """
     from torch.utils.tensorboard import SummaryWriter
     from tqdm.auto import tqdm
 
@@ -198,8 +224,7 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
 
     out = Path(args.out)
     ckpt_path, model_path = out / "checkpoint.pt", out / "model.pt"
-    if resume and not ckpt_path.is_file():
-        raise ValueError(f"cannot resume: {str(ckpt_path)!r} does not exist")
+    _check_run_folder(out, resume, args.overwrite)
     train = load_dataset(args.data, "train")
     val = load_dataset(args.data, "validation")
     if val.states.shape[0] == 0:
@@ -233,15 +258,21 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
         rng.bit_generator.state = state["numpy_rng"]
         if "noise_rng" in state:
             noise_gen.set_state(state["noise_rng"])
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "args.json", asdict(args))
-    writer = SummaryWriter(str(out / "tb"))
     context = model.context  # states before the first prediction (partial: its window W)
     one_step = _windows(train, context)
     multi = _windows(train, context - 1 + args.horizon)
     val_all = _windows(val, context - 1 + args.horizon)
     keep = torch.as_tensor(np.unique(np.linspace(0, val_all[0].shape[0] - 1, args.val_windows).round().astype(int)))
     val_windows = (val_all[0][keep], val_all[1][keep])
+    if args.overwrite:  # everything checked: the old run goes now
+        for name in RUN_FILES:
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+            else:
+                (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "args.json", asdict(args))
+    writer = SummaryWriter(str(out / "tb"))
     started = time.perf_counter()
     wall_before = history[-1].get("wall_s", 0.0) if history else 0.0  # training time of earlier sessions
     bar = tqdm(range(start_epoch, args.epochs), desc=f"train {args.family}", disable=not args.progress)

@@ -11,6 +11,7 @@ import torch
 
 import chaoscontrol.surrogates.train as train_mod
 from chaoscontrol.envs.ks_control import KSControlEnv
+from chaoscontrol.surrogates.dataset import DatasetSpec, generate_dataset
 from chaoscontrol.surrogates.models import build_model, config_from_dict, make_config
 from chaoscontrol.surrogates.train import CHECKPOINT_KEYS, TrainArgs, load_surrogate, save_surrogate, train_surrogate
 
@@ -181,9 +182,46 @@ def test_missing_and_garbage_checkpoint_refused(tmp_path):
         load_surrogate(garbage)
 
 
-def test_horizon_longer_than_trajectories_refused(dataset_path, tmp_path):
+def test_horizon_longer_than_trajectories_refused_before_the_run_folder_is_made(dataset_path, tmp_path):
     with pytest.raises(ValueError, match="horizon"):
         train_surrogate(tiny_args(dataset_path, tmp_path / "h", horizon=50))
+    assert not (tmp_path / "h").exists()
+
+
+def test_a_dataset_without_validation_is_refused_before_the_run_folder_is_made(tmp_path):
+    data = generate_dataset(DatasetSpec(n_trajectories=2, steps=4, fractions=(1.0, 0.0, 0.0)), tmp_path / "d.h5", progress=False)
+    with pytest.raises(ValueError, match="no validation"):
+        train_surrogate(tiny_args(data, tmp_path / "v"))
+    assert not (tmp_path / "v").exists()
+
+
+def test_a_finished_run_is_refused_unless_resume_or_overwrite(dataset_path, tmp_path):
+    out = tmp_path / "run"
+    train_surrogate(tiny_args(dataset_path, out, epochs=2))
+    (out / "eval").mkdir()  # what else is in the folder is not the run's: --overwrite keeps it
+    files = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(ValueError) as info:
+        train_surrogate(tiny_args(dataset_path, out, epochs=1))
+    msg = str(info.value)
+    assert str(out / "checkpoint.pt") in msg and "--resume" in msg and "--overwrite" in msg
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == files
+    with pytest.raises(ValueError, match="not both"):
+        train_surrogate(tiny_args(dataset_path, out, epochs=1, overwrite=True), resume=True)
+    train_surrogate(tiny_args(dataset_path, out, epochs=1, overwrite=True))
+    assert [h["epoch"] for h in json.loads((out / "history.json").read_text())] == [1]
+    assert _final_state(out)["epoch"] == 1 and (out / "eval").is_dir()
+    fresh = tmp_path / "fresh"
+    train_surrogate(tiny_args(dataset_path, fresh, epochs=1))
+    for k, v in _final_state(fresh)["model"].items():  # a fresh run, as if the folder had been empty
+        torch.testing.assert_close(_final_state(out)["model"][k], v, rtol=1e-6, atol=1e-7)
+
+
+def test_a_folder_without_a_run_is_not_refused(dataset_path, tmp_path):
+    out = tmp_path / "other"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    train_surrogate(tiny_args(dataset_path, out, epochs=1))
+    assert (out / "notes.txt").read_text() == "mine" and (out / "model.pt").is_file()
 
 
 def test_missing_dataset_refused(tmp_path):
