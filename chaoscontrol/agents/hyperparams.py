@@ -110,6 +110,11 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None, ove
         raise ValueError(f"hyper-parameter file {str(path)!r}: the entry of {env_id!r} must map keys to values, got {table[env_id]!r}")
     values = dict(table[env_id] or {})
     overrides = dict(overrides or {})
+    given_pk = overrides.get("policy_kwargs") if isinstance(overrides.get("policy_kwargs"), dict) else {}
+
+    def source(key: str, given: dict[str, Any] | None = None) -> str:
+        """Where ``key`` was given: in ``given`` (default: the overrides), i.e. ``--hyperparams``, or in the file."""
+        return "--hyperparams" if key in (overrides if given is None else given) else f"{path.name}[{env_id}]"
     if isinstance(overrides.get("policy_kwargs", {}), (dict, type(None))) and "policy_kwargs" in overrides \
             and isinstance(values.get("policy_kwargs"), dict):  # a non-mapping is refused below, by name
         overrides["policy_kwargs"] = {**values["policy_kwargs"], **(overrides["policy_kwargs"] or {})}
@@ -119,32 +124,34 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None, ove
                                                                    "tensorboard_log", "device", "verbose"}
     unknown = set(values) - allowed - set(SUITE_KEYS)
     if unknown:
-        raise ValueError(f"{path.name}[{env_id}]: unknown keys {sorted(unknown)} for {algo}; allowed: {sorted(allowed | set(SUITE_KEYS))}")
+        keys = sorted(unknown - set(overrides)) or sorted(unknown)  # the file's first
+        raise ValueError(f"{source(keys[0])}: unknown keys {keys} for {algo}; allowed: {sorted(allowed | set(SUITE_KEYS))}")
     n_envs = values.pop("n_envs", 8)
     if not (isinstance(n_envs, int) and not isinstance(n_envs, bool) and n_envs >= 1):
-        raise ValueError(f"{path.name}[{env_id}]: n_envs must be an integer >= 1, got {n_envs!r}")
+        raise ValueError(f"{source('n_envs')}: n_envs must be an integer >= 1, got {n_envs!r}")
     normalize = values.pop("normalize", False)
     if not isinstance(normalize, bool):
-        raise ValueError(f"{path.name}[{env_id}]: normalize must be true or false, got {normalize!r}")
+        raise ValueError(f"{source('normalize')}: normalize must be true or false, got {normalize!r}")
     action_noise = values.pop("action_noise", 0.0)
     if not (isinstance(action_noise, (int, float)) and not isinstance(action_noise, bool) and action_noise >= 0):
-        raise ValueError(f"{path.name}[{env_id}]: action_noise must be a number >= 0, got {action_noise!r}")
+        raise ValueError(f"{source('action_noise')}: action_noise must be a number >= 0, got {action_noise!r}")
     if action_noise and algo not in ("td3", "ddpg"):
-        raise ValueError(f"{path.name}[{env_id}]: action_noise applies to td3 and ddpg, not {algo}")
+        raise ValueError(f"{source('action_noise')}: action_noise applies to td3 and ddpg, not {algo}")
     pk = values.get("policy_kwargs", {})
     if pk is not None and not isinstance(pk, dict):
-        raise ValueError(f"{path.name}[{env_id}]: policy_kwargs must be a mapping, got {pk!r}")
+        raise ValueError(f"{source('policy_kwargs')}: policy_kwargs must be a mapping, got {pk!r}")
     if pk and "activation_fn" in pk and pk["activation_fn"] not in ACTIVATIONS:
-        raise ValueError(f"{path.name}[{env_id}]: policy_kwargs.activation_fn must be one of {ACTIVATIONS}, got {pk['activation_fn']!r}")
+        raise ValueError(f"{source('activation_fn', given_pk)}: policy_kwargs.activation_fn must be one of {ACTIVATIONS}, got {pk['activation_fn']!r}")
     values.setdefault("policy", "MlpPolicy")
     policy = values["policy"]
     if not isinstance(policy, str) or policy not in cls.policy_aliases:
-        raise ValueError(f"{path.name}[{env_id}]: policy must be one of {sorted(cls.policy_aliases)}, got {policy!r}")
+        raise ValueError(f"{source('policy')}: policy must be one of {sorted(cls.policy_aliases)}, got {policy!r}")
     if pk:
         accepted = set(inspect.signature(cls.policy_aliases[policy].__init__).parameters) - {
             "self", "observation_space", "action_space", "lr_schedule"}
         if set(pk) - accepted:
-            raise ValueError(f"{path.name}[{env_id}]: unknown policy_kwargs keys {sorted(set(pk) - accepted)} for {algo} "
+            bad = sorted(set(pk) - accepted)
+            raise ValueError(f"{source(bad[0], given_pk)}: unknown policy_kwargs keys {bad} for {algo} "
                              f"{policy}; allowed: {sorted(accepted)}")
     return Hyperparams(algo=algo, n_envs=n_envs, normalize=normalize, action_noise=float(action_noise), algo_kwargs=values)
 

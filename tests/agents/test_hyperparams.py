@@ -243,3 +243,24 @@ def test_td3_and_ddpg_get_normal_action_noise_of_the_configured_std(algo):
 def test_constructor_kwargs_without_policy_kwargs():
     hp = Hyperparams(algo="ppo", n_envs=1, normalize=False, action_noise=0.0, algo_kwargs={"policy": "MlpPolicy", "gamma": 0.9})
     assert hp.constructor_kwargs(4) == {"policy": "MlpPolicy", "gamma": 0.9}
+
+
+def test_an_unknown_key_of_the_overrides_is_blamed_on_hyperparams_not_the_file():
+    with pytest.raises(ValueError) as info:
+        load_hyperparams("ppo", ENV_ID, overrides={"learning_rat": 1e-3})
+    msg = str(info.value)
+    assert "--hyperparams" in msg and "learning_rat" in msg and "ppo.yaml" not in msg
+
+
+def test_an_unknown_key_of_the_file_is_blamed_on_the_file_even_with_overrides(tmp_path):
+    path = _yaml(tmp_path, f"{ENV_ID}:\n  n_envs: 2\n  gama: 0.9\n")
+    with pytest.raises(ValueError) as info:
+        load_hyperparams("sac", ENV_ID, path, overrides={"gamma": 0.9})
+    msg = str(info.value)
+    assert "hp.yaml" in msg and "gama" in msg and "--hyperparams" not in msg
+
+
+def test_a_bad_value_of_the_overrides_is_blamed_on_hyperparams():
+    with pytest.raises(ValueError) as info:
+        load_hyperparams("ppo", ENV_ID, overrides={"n_envs": 0})
+    assert "--hyperparams" in str(info.value) and "n_envs" in str(info.value) and "ppo.yaml" not in str(info.value)
