@@ -54,6 +54,10 @@ class DatasetGenerateOptions:
     """Trajectories simulated together."""
     progress: bool = True
     """Show the progress bar."""
+    resume: bool = False
+    """Continue the interrupted generation of --out (the trajectories already written are verified and kept)."""
+    overwrite: bool = False
+    """Replace an existing --out (once the new file is complete) and discard an interrupted generation of it."""
 
     def __post_init__(self) -> None:
         check_int("batch", self.batch)
@@ -185,7 +189,12 @@ def dataset_generate() -> CommandLine:
 
             return make_policy(spec.actuation, venv, spec.seed, deterministic=True)[0]
 
-        path = generate_dataset(spec, options.out, batch=options.batch, progress=options.progress, policy_for=policy_for)
+        try:
+            path = generate_dataset(spec, options.out, batch=options.batch, progress=options.progress, policy_for=policy_for,
+                                    resume=options.resume, overwrite=options.overwrite)
+        except KeyboardInterrupt as exc:
+            print(f"chaoscontrol dataset generate: interrupted: {exc or 'nothing was kept'}", file=sys.stderr)
+            return 130
         data = load_dataset(path)
         print(f"wrote {path}: {data.states.shape[0]} trajectories x {data.actions.shape[1]} steps, actuation {spec.actuation}")
         return 0

@@ -42,6 +42,7 @@ def run_pipeline(args: PipelineArgs) -> Path:
     from chaoscontrol.agents.training import AgentTrainArgs, has_checkpoint, run_status, train_agent
     from chaoscontrol.apps.simulate import SimulateArgs, run_simulation
     from chaoscontrol.surrogates.dataset import DatasetSpec, generate_dataset
+    from chaoscontrol.surrogates.dataset_parts import parts_folder
     from chaoscontrol.surrogates.evaluate import EvaluateArgs, evaluate_surrogate
     from chaoscontrol.surrogates.train import TrainArgs, train_surrogate, training_state
 
@@ -72,7 +73,7 @@ def run_pipeline(args: PipelineArgs) -> Path:
         DatasetSpec(n_trajectories=args.dataset_trajectories, steps=args.dataset_steps, actuation="random", seed=0,
                     fractions=(0.75, 0.25, 0.0),
                     env_kwargs={k: v for k, v in env_kwargs.items() if k not in ("objective", "target")}),
-        data, progress=args.progress))
+        data, progress=args.progress, resume=parts_folder(data).is_dir()))
     sur_dir = out / "surrogate"
     sur_state = training_state(sur_dir)
     step("surrogate training", sur_state is not None and sur_state["finished"] is not None, lambda: train_surrogate(TrainArgs(

@@ -114,3 +114,55 @@ def test_surrogate_train_bad_arguments(cli_data, tmp_path, capsys, extra, named)
 def test_surrogate_train_missing_data(tmp_path, capsys):
     assert main(_train_args(tmp_path / "none.h5", tmp_path / "o")) == 2
     assert "none.h5" in capsys.readouterr().err
+
+
+def test_dataset_generate_refuses_an_existing_out_unless_overwrite(tmp_path, capsys):
+    data = tmp_path / "d.h5"
+    assert main(_gen_args(data)) == 0
+    capsys.readouterr()
+    before = data.read_bytes()
+    assert main(_gen_args(data, "--seed", "5")) == 2
+    err = capsys.readouterr().err
+    assert "dataset generate: error" in err and str(data) in err and "--overwrite" in err
+    assert data.read_bytes() == before
+    assert main(_gen_args(data, "--seed", "5", "--overwrite")) == 0
+    assert load_dataset(data).spec["seed"] == 5
+
+
+def test_dataset_generate_help_shows_resume_and_overwrite(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["dataset", "generate", "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert "--overwrite" in text and "--resume" in text
+
+
+def test_dataset_generate_too_few_trajectories_for_the_splits(tmp_path, capsys):
+    """``--trajectories 4`` with the default fractions: refused at generation, not later by ``surrogate train``."""
+    out = tmp_path / "few.h5"
+    argv = ["dataset", "generate", "--out", str(out), "--trajectories", "4", "--steps", "2", "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--trajectories" in err and "--fractions" in err and "validation" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_surrogate_train_refuses_a_finished_out_unless_resume_or_overwrite(cli_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(_train_args(cli_data, out)) == 0
+    capsys.readouterr()
+    files = {name: (out / name).read_bytes() for name in ("model.pt", "checkpoint.pt", "history.json")}
+    assert main(_train_args(cli_data, out, "--epochs", "1")) == 2
+    err = capsys.readouterr().err
+    assert "surrogate train: error" in err and str(out) in err and "--resume" in err and "--overwrite" in err
+    assert {name: (out / name).read_bytes() for name in files} == files
+    assert main(_train_args(cli_data, out, "--epochs", "1", "--overwrite")) == 0
+    assert [h["epoch"] for h in json.loads((out / "history.json").read_text())] == [1]
+    assert main(_train_args(cli_data, out, "--epochs", "2", "--resume")) == 0
+    assert [h["epoch"] for h in json.loads((out / "history.json").read_text())] == [1, 2]
+
+
+def test_surrogate_train_help_shows_overwrite(capsys):
+    with pytest.raises(SystemExit):
+        main(["surrogate", "train", "--help"])
+    assert "--overwrite" in capsys.readouterr().out
