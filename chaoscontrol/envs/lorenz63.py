@@ -142,8 +142,8 @@ class Lorenz63ControlEnv(RenderHistory, ControlEnv):
     (default ``"C+"``), ``region`` only for ``objective="avoid"`` (default
     ``"C-"``); ``"C+"``/``"C-"`` need rho > 1. ``max_forcing=10`` is a tenth of
     the right-hand side's scale on the attractor (|sigma (y - x)| up to ~100):
-    enough to hold C+ from anywhere with feedback on any two components, too
-    little to overpower the flow. ``blowup_penalty`` exceeds the cost of a whole
+    enough for proportional feedback on (x, y), or on y alone, to reach and hold
+    C+ from the attractor, too little to overpower the flow. ``blowup_penalty`` exceeds the cost of a whole
     uncontrolled episode (~4,000 for C+), so ending one by a blow-up never pays.
     ``KSControlEnv``-style ``dynamics=d`` (keyword only) steps any
     :class:`~chaoscontrol.solvers.dynamics.Dynamics` whose ``config_dict``
