@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from chaoscontrol.envs.core import ControlEnv
+from chaoscontrol.envs.core import ControlEnv, EntryPoint
 from chaoscontrol.envs.objectives import DiagnosticCost
 from chaoscontrol.envs.observation import FullField, PointSensors
 from chaoscontrol.envs.vector_core import VectorEntryPoint
@@ -253,6 +253,8 @@ class CGLEControlEnv(ControlEnv):
 
 
 #: The batched `CGLE-Control-v0` (``gym.make_vec(..., vectorization_mode="vector_entry_point")``).
+#: The registered entry points (``EntryPoint``: an unsupported ``render_mode`` is this env's ValueError).
+make_cgle_control_env = EntryPoint(CGLEControlEnv)
 CGLEControlVectorEnv = VectorEntryPoint(CGLEControlEnv)
 
 __all__ = ["CGLEControlEnv", "CGLEControlVectorEnv", "ReImFullField", "ReImPointSensors"]

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from chaoscontrol.envs.core import ControlEnv
+from chaoscontrol.envs.core import ControlEnv, EntryPoint
 from chaoscontrol.envs.lorenz_common import RenderHistory, check_choice, matching_dynamics, resolve_target
 from chaoscontrol.envs.objectives import TargetDistance
 from chaoscontrol.envs.observation import FullField, IndexSensors
@@ -235,6 +235,8 @@ class Lorenz63ControlEnv(RenderHistory, ControlEnv):
 
 
 #: The batched env: ``gym.make_vec("Lorenz63-Control-v0", num_envs=B, vectorization_mode="vector_entry_point")``.
+#: The registered entry points (``EntryPoint``: an unsupported ``render_mode`` is this env's ValueError).
+make_lorenz63_control_env = EntryPoint(Lorenz63ControlEnv)
 Lorenz63ControlVectorEnv = VectorEntryPoint(Lorenz63ControlEnv)
 
 __all__ = ["HalfSpaceIntrusion", "Lorenz63ControlEnv", "Lorenz63ControlVectorEnv"]

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from chaoscontrol.envs.core import ControlEnv
+from chaoscontrol.envs.core import ControlEnv, EntryPoint
 from chaoscontrol.envs.lorenz_common import RenderHistory, check_choice, matching_dynamics, resolve_target
 from chaoscontrol.envs.objectives import DiagnosticCost, TargetDistance
 from chaoscontrol.envs.observation import FullField, IndexSensors
@@ -193,6 +193,8 @@ class Lorenz96ControlEnv(RenderHistory, ControlEnv):
 
 
 #: The batched env: ``gym.make_vec("Lorenz96-Control-v0", num_envs=B, vectorization_mode="vector_entry_point")``.
+#: The registered entry points (``EntryPoint``: an unsupported ``render_mode`` is this env's ValueError).
+make_lorenz96_control_env = EntryPoint(Lorenz96ControlEnv)
 Lorenz96ControlVectorEnv = VectorEntryPoint(Lorenz96ControlEnv)
 
 __all__ = ["Lorenz96ControlEnv", "Lorenz96ControlVectorEnv"]

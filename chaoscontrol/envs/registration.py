@@ -34,19 +34,19 @@ ENV_SPECS = {
     # Complex Ginzburg-Landau, defect turbulence at alpha = 2, beta = -2 on L = 8 pi (docs/systems.md). 400 steps
     # = 100 time units: ~27 Lyapunov times (lambda ~ 0.27), 50 e-folding times of the fastest Benjamin-Feir mode.
     "CGLE-Control-v0": {
-        "entry_point": "chaoscontrol.envs.cgle:CGLEControlEnv",
+        "entry_point": "chaoscontrol.envs.cgle:make_cgle_control_env",
         "vector_entry_point": "chaoscontrol.envs.cgle:CGLEControlVectorEnv",
         "max_episode_steps": 400,
     },
     # Lorenz-63 and Lorenz-96 (docs/systems.md): 400 steps of 0.05 = 20 time units, 18 Lyapunov times of Lorenz-63
     # (~30 turns around a wing) and 34 of Lorenz-96: long enough that holding a target differs from passing it.
     "Lorenz63-Control-v0": {
-        "entry_point": "chaoscontrol.envs.lorenz63:Lorenz63ControlEnv",
+        "entry_point": "chaoscontrol.envs.lorenz63:make_lorenz63_control_env",
         "vector_entry_point": "chaoscontrol.envs.lorenz63:Lorenz63ControlVectorEnv",
         "max_episode_steps": 400,
     },
     "Lorenz96-Control-v0": {
-        "entry_point": "chaoscontrol.envs.lorenz96:Lorenz96ControlEnv",
+        "entry_point": "chaoscontrol.envs.lorenz96:make_lorenz96_control_env",
         "vector_entry_point": "chaoscontrol.envs.lorenz96:Lorenz96ControlVectorEnv",
         "max_episode_steps": 400,
     },
