@@ -20,9 +20,11 @@ the k perturbed fields x + eps q_j are advanced together, in ONE batched call
 needs nothing from a system but the protocol, and serves every system of the
 suite. It works on the physical field (``states_from_fields`` /
 ``fields_from_states``), flattened to n = prod(field_shape) real coordinates
-with the Euclidean norm; an optional orthonormal ``basis`` restricts the
-perturbations to an invariant subspace (for KS the mean-free fields: the mean
-is conserved, see :func:`mean_free_basis`). The reference row is advanced from
+with the Euclidean norm; optional orthonormal directions ``exclude`` are
+projected out of the perturbations, which restricts them to the complement
+(for KS the mean-free fields: the mean is conserved, see
+:func:`uniform_direction`). The projection costs O(n k) per interval (a basis
+of the complement would cost O(n^2 k)). The reference row is advanced from
 its own state, so the reference trajectory is the system's trajectory bit for
 bit.
 
@@ -139,19 +141,17 @@ class LyapunovSpectrum:
         return j + sums[j - 1] / abs(lam[j])
 
 
-def mean_free_basis(n: int) -> np.ndarray:
-    """An orthonormal basis of the mean-free vectors of R^n, (n - 1, n) (rows orthonormal, each of zero sum).
+def uniform_direction(n: int) -> np.ndarray:
+    """The uniform unit vector of R^n as one row, (1, n): ``exclude`` it to keep the perturbations mean-free.
 
     For a field on a periodic grid whose spatial mean is conserved (KS), the
-    perturbations of the mean are neutral and decoupled; restricting to this
-    subspace removes that exponent and keeps round-off out of the mean.
+    perturbations of the mean are neutral and decoupled; excluding them removes
+    that exponent and keeps round-off out of the mean.
 
     :param n: dimension, >= 2.
     """
     check_int("n", n, minimum=2)
-    ones = np.full((n, 1), 1.0 / math.sqrt(n))
-    q, _ = np.linalg.qr(np.hstack([ones, np.eye(n)[:, : n - 1]]))
-    return np.ascontiguousarray(q[:, 1:].T)
+    return np.full((1, n), 1.0 / math.sqrt(n))
 
 
 def lyapunov_spectrum(
@@ -163,7 +163,7 @@ def lyapunov_spectrum(
     transient_intervals: int = 0,
     eps: float | None = None,
     action: np.ndarray | None = None,
-    basis: np.ndarray | None = None,
+    exclude: np.ndarray | None = None,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> LyapunovSpectrum:
@@ -177,14 +177,15 @@ def lyapunov_spectrum(
 
     :param dynamics: any :class:`~chaoscontrol.solvers.dynamics.Dynamics`.
     :param state: one system's state, ``dynamics.state_shape`` (e.g. ``dynamics.random_states([rng])[0]``).
-    :param n_exponents: k, >= 1 and at most the tangent dimension (``basis`` rows, or prod(field_shape)).
+    :param n_exponents: k, >= 1 and at most the tangent dimension prod(field_shape) - (rows of ``exclude``).
     :param n_intervals: averaged intervals, >= 1 (the averaging time is ``n_intervals * control_dt``).
     :param transient_intervals: intervals run first to align the frame, not averaged, >= 0.
     :param eps: perturbation size (Euclidean norm of the flattened field), > 0; default
         ``EPS_RELATIVE * max(|x_0|, 1)``.
     :param action: the action held during every interval, (n_actions,), finite; default zeros (unforced).
-    :param basis: orthonormal rows (d, n) spanning the tangent subspace to perturb in (e.g.
-        :func:`mean_free_basis`); default the whole field space.
+    :param exclude: orthonormal rows (m, n): directions projected out of the perturbations after
+        every interval (e.g. :func:`uniform_direction`); the exponents are then those of the
+        tangent map on the complement (for an invariant complement, the system's own). Default none.
     :param seed: seed of the random initial frame.
     :param progress: called as ``progress(done, total)`` after every 1 % of the intervals.
     :return: the :class:`LyapunovSpectrum`.
@@ -196,8 +197,8 @@ def lyapunov_spectrum(
     state = np.asarray(state, dtype=dynamics.state_dtype)
     if state.shape != tuple(dynamics.state_shape):
         raise ValueError(f"state must have the shape {tuple(dynamics.state_shape)}, got {state.shape}")
-    basis = _check_basis(basis, n)
-    dim = n if basis is None else basis.shape[0]
+    exclude = _check_exclude(exclude, n)
+    dim = n if exclude is None else n - exclude.shape[0]
     k = check_int("n_exponents", n_exponents)
     if k > dim:
         raise ValueError(f"n_exponents must be <= the tangent dimension {dim}, got {k}")
@@ -218,7 +219,7 @@ def lyapunov_spectrum(
     floor = math.log(UNIT_ROUNDOFF * max(norm_x, eps) / eps) / tau
 
     rng = np.random.default_rng(seed)
-    frame, _ = np.linalg.qr(rng.standard_normal((dim, k)))  # (dim, k), orthonormal columns
+    frame, _ = np.linalg.qr(_project(rng.standard_normal((k, n)), exclude).T)  # (n, k), orthonormal columns
     fields = np.empty((k + 1, *field_shape), dtype=np.float64)
     actions = np.broadcast_to(act, (k + 1, act.size)).copy()
     diag = np.empty((k + 1, len(dynamics.diagnostic_names) + 1), dtype=np.float64)
@@ -226,15 +227,14 @@ def lyapunov_spectrum(
     total = transient_intervals + n_intervals
     report_every = max(1, total // 100)
     for i in range(total):
-        directions = frame.T if basis is None else frame.T @ basis  # (k, n), field coordinates
-        states[1:] = dynamics.states_from_fields((x[None, :] + eps * directions).reshape(k, *field_shape))
+        states[1:] = dynamics.states_from_fields((x[None, :] + eps * frame.T).reshape(k, *field_shape))
         dynamics.advance(states, fields, actions, diag)
         if not np.all(np.isfinite(diag[:, DIAG_MAX_ABS])):
             raise FloatingPointError(f"the trajectory stopped being finite at interval {i} (t = {(i + 1) * tau:g})")
         flat = fields.reshape(k + 1, n)
         x = flat[0].copy()
-        images = (flat[1:] - x[None, :]) / eps  # (k, n): J q_j
-        frame, r = np.linalg.qr(images.T if basis is None else basis @ images.T)
+        images = _project((flat[1:] - x[None, :]) / eps, exclude)  # (k, n): J q_j, projected
+        frame, r = np.linalg.qr(images.T)
         growth = np.abs(np.diagonal(r))
         if not np.all(growth > 0):
             raise FloatingPointError(f"the perturbations collapsed at interval {i}: increase eps or lower n_exponents")
@@ -248,15 +248,22 @@ def lyapunov_spectrum(
     return LyapunovSpectrum(exponents, log_growth, tau, eps, floor)
 
 
-def _check_basis(basis: np.ndarray | None, n: int) -> np.ndarray | None:
-    if basis is None:
+def _check_exclude(exclude: np.ndarray | None, n: int) -> np.ndarray | None:
+    if exclude is None:
         return None
-    basis = np.asarray(basis, dtype=np.float64)
-    if basis.ndim != 2 or basis.shape[1] != n or basis.shape[0] < 1:
-        raise ValueError(f"basis must have the shape (d, {n}), d >= 1, got {basis.shape}")
-    if not np.allclose(basis @ basis.T, np.eye(basis.shape[0]), atol=1e-10):
-        raise ValueError("basis must have orthonormal rows")
-    return basis
+    exclude = np.asarray(exclude, dtype=np.float64)
+    if exclude.ndim != 2 or exclude.shape[1] != n or not 1 <= exclude.shape[0] < n:
+        raise ValueError(f"exclude must have the shape (m, {n}), 1 <= m < {n}, got {exclude.shape}")
+    if not np.allclose(exclude @ exclude.T, np.eye(exclude.shape[0]), atol=1e-10):
+        raise ValueError("exclude must have orthonormal rows")
+    return exclude
 
 
-__all__ = ["EPS_RELATIVE", "LyapunovSpectrum", "lyapunov_spectrum", "mean_free_basis"]
+def _project(vectors: np.ndarray, exclude: np.ndarray | None) -> np.ndarray:
+    """The rows of ``vectors`` (k, n) with their components along the rows of ``exclude`` removed."""
+    if exclude is None:
+        return vectors
+    return vectors - (vectors @ exclude.T) @ exclude
+
+
+__all__ = ["EPS_RELATIVE", "LyapunovSpectrum", "lyapunov_spectrum", "uniform_direction"]

@@ -32,7 +32,7 @@ from chaoscontrol.solvers.equilibria import ks_residual
 from chaoscontrol.solvers.ks import KSConfig, ks_linear_rates
 from chaoscontrol.solvers.ks_dynamics import KSDynamics
 from chaoscontrol.solvers.lyapunov import leading_lyapunov_exponent
-from chaoscontrol.solvers.lyapunov_spectrum import LyapunovSpectrum, lyapunov_spectrum, mean_free_basis
+from chaoscontrol.solvers.lyapunov_spectrum import LyapunovSpectrum, lyapunov_spectrum, uniform_direction
 
 TAU = 0.1
 
@@ -132,7 +132,7 @@ def ks22_spectrum(ks22: KSDynamics, attractor_states: np.ndarray) -> tuple[Lyapu
     """
     u0 = attractor_states[0]
     state = ks22.states_from_fields(u0[None, :])[0]
-    res = lyapunov_spectrum(ks22, state, 5, 4000, transient_intervals=100, basis=mean_free_basis(64))
+    res = lyapunov_spectrum(ks22, state, 5, 4000, transient_intervals=100, exclude=uniform_direction(64))
     two = leading_lyapunov_exponent(ks22.config, u0, 1025.0)[0]
     return res, float(two)
 
@@ -156,7 +156,7 @@ def test_ks_translation_symmetries_give_zero_exponents(ks22_spectrum):
 def test_ks_exponents_do_not_depend_on_eps(ks22, attractor_states):
     state = ks22.states_from_fields(attractor_states[1][None, :])[0]
     scale = float(np.linalg.norm(attractor_states[1]))
-    runs = [lyapunov_spectrum(ks22, state, 3, 400, basis=mean_free_basis(64), eps=rel * scale) for rel in (1e-5, 1e-7)]
+    runs = [lyapunov_spectrum(ks22, state, 3, 400, exclude=uniform_direction(64), eps=rel * scale) for rel in (1e-5, 1e-7)]
     np.testing.assert_allclose(runs[0].exponents, runs[1].exponents, atol=1e-3)
 
 
@@ -185,11 +185,14 @@ def test_spectrum_summaries():
     assert res.standard_error(10)[0] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_mean_free_basis_is_orthonormal_and_mean_free():
-    b = mean_free_basis(16)
-    assert b.shape == (15, 16)
-    np.testing.assert_allclose(b @ b.T, np.eye(15), atol=1e-12)
-    np.testing.assert_allclose(b.sum(axis=1), 0.0, atol=1e-12)
+def test_excluded_directions_are_projected_out(ks22, attractor_states):
+    assert uniform_direction(16).shape == (1, 16) and np.linalg.norm(uniform_direction(16)) == pytest.approx(1.0)
+    state = ks22.states_from_fields(attractor_states[3][None, :])[0]
+    with_mean = lyapunov_spectrum(ks22, state, 5, 40)
+    mean_free = lyapunov_spectrum(ks22, state, 5, 40, exclude=uniform_direction(64))
+    assert not np.allclose(with_mean.exponents, mean_free.exponents)  # the neutral mean exponent is one of the 5
+    with pytest.raises(ValueError, match="n_exponents"):
+        lyapunov_spectrum(ks22, state, 64, 1, exclude=uniform_direction(64))  # 63 mean-free directions
 
 
 def test_a_diverging_trajectory_raises():
@@ -209,8 +212,9 @@ def test_a_diverging_trajectory_raises():
         ({"eps": float("nan")}, "eps"),
         ({"action": np.array([np.nan])}, "action"),
         ({"action": np.zeros(2)}, "action"),
-        ({"basis": np.ones((2, 4))}, "basis"),
-        ({"basis": np.eye(3)}, "basis"),
+        ({"exclude": np.ones((2, 4))}, "exclude"),
+        ({"exclude": np.eye(3)}, "exclude"),
+        ({"exclude": np.eye(4)}, "exclude"),
         ({"state": np.ones(3)}, "state"),
     ],
 )
