@@ -10,27 +10,26 @@ rendering; stepping, resets, rewards and termination are
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, Sequence
 
-import gymnasium as gym
 import numpy as np
 
 from chaoscontrol.envs.core import ControlEnv
 from chaoscontrol.envs.objectives import DiagnosticCost, TargetDistance
 from chaoscontrol.envs.observation import FullField, PointSensors
+from chaoscontrol.envs.spec_helpers import RenderHistory, matching_dynamics
 from chaoscontrol.solvers.actuation import resolve_positions, sensor_positions
 from chaoscontrol.solvers.dynamics import Dynamics
 from chaoscontrol.solvers.equilibria import ks_equilibrium
 from chaoscontrol.solvers.ks_dynamics import KSDynamics
-from chaoscontrol.validation import check_int, check_non_negative, check_positive
+from chaoscontrol.validation import check_non_negative, check_positive
 
 OBJECTIVES = ("dissipation", "target")
 OBSERVATIONS = ("sensors", "full")
 TARGETS = ("E1", "E2", "E3")
 
 
-class KSControlEnv(ControlEnv):
+class KSControlEnv(RenderHistory, ControlEnv):
     r"""Control of the chaotic Kuramoto-Sivashinsky equation with localised actuators.
 
     ## Description
@@ -156,10 +155,7 @@ class KSControlEnv(ControlEnv):
         if observe not in OBSERVATIONS:
             raise ValueError(f"observe must be one of {OBSERVATIONS}, got {observe!r}")
         self.observe = observe
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}")
-        self.render_mode = render_mode
-        check_int("render_history", render_history, minimum=2)
+        self._init_render(render_mode, render_history)
         self.truth = truth
         """The KS solver of this configuration (resets start on its attractor, whatever ``dynamics`` steps)."""
         self.config = truth.config
@@ -170,8 +166,8 @@ class KSControlEnv(ControlEnv):
         observer = PointSensors(self.sensor_positions, cfg.L, cfg.N, bound) if observe == "sensors" else FullField(cfg.N, bound)
         goal = (DiagnosticCost(("dissipation", "power"), truth.diagnostic_names) if self.target is None
                 else TargetDistance(self.target))
-        super().__init__(truth if dynamics is None else dynamics, observer, goal, blowup_threshold, blowup_penalty)
-        self._history: deque[np.ndarray] = deque(maxlen=int(render_history))
+        super().__init__(matching_dynamics(dynamics, truth, DYNAMICS_KEYS), observer, goal, blowup_threshold,
+                         blowup_penalty)
 
     # ------------------------------------------------------------------ the KS configuration
 
@@ -232,22 +228,10 @@ class KSControlEnv(ControlEnv):
 
     # ------------------------------------------------------------------ rendering
 
-    def _on_reset(self) -> None:
-        self._history.clear()
-        if self.render_mode is not None:
-            self._history.append(self._field.copy())
-
-    def _on_step(self) -> None:
-        if self.render_mode is not None:
-            self._history.append(self._field.copy())
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' to gym.make")
-            return None
+    def _render_rgb(self, history: np.ndarray) -> np.ndarray:
+        """The space-time diagram of the kept fields, actuators (red) and sensors (white) marked."""
         from chaoscontrol.envs.rendering import space_time_rgb
 
-        history = np.array(self._history) if self._history else self._field[None, :]
         return space_time_rgb(
             history,
             L=self.config.L,
@@ -287,17 +271,10 @@ DYNAMICS_KEYS = ("L", "N", "dt", "frame_skip", "actuators", "actuator_width", "m
 
 
 def _resolve_surrogate(surrogate: str | None, dynamics: Dynamics | None, truth: KSDynamics) -> str | None:
-    """The recorded surrogate path; a given ``dynamics`` must match the keywords' KS configuration."""
-    if dynamics is None:
-        if surrogate is not None:
-            raise ValueError(
-                f"surrogate={surrogate!r}: a surrogate checkpoint is loaded by gym.make('KS-Control-v0', surrogate=...) "
-                "(or chaoscontrol.surrogates.registered_envs.make_ks_control_env); KSControlEnv itself takes dynamics="
-            )
-        return None
-    expected = truth.config_dict()
-    actual = dynamics.config_dict()
-    differ = [f"{k}: {actual.get(k)!r} != {expected[k]!r}" for k in DYNAMICS_KEYS if actual.get(k) != expected[k]]
-    if differ:
-        raise ValueError(f"dynamics does not match the env's KS configuration ({'; '.join(differ)})")
+    """The recorded surrogate path (a checkpoint is loaded by the entry point, which passes ``dynamics``)."""
+    if dynamics is None and surrogate is not None:
+        raise ValueError(
+            f"surrogate={surrogate!r}: a surrogate checkpoint is loaded by gym.make('KS-Control-v0', surrogate=...) "
+            "(or chaoscontrol.surrogates.registered_envs.make_ks_control_env); KSControlEnv itself takes dynamics="
+        )
     return None if surrogate is None else str(surrogate)

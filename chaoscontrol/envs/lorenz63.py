@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from chaoscontrol.envs.core import ControlEnv, EntryPoint
-from chaoscontrol.envs.lorenz_common import RenderHistory, check_choice, matching_dynamics, resolve_target
+from chaoscontrol.envs.spec_helpers import RenderHistory, check_choice, matching_dynamics, resolve_target
 from chaoscontrol.envs.objectives import TargetDistance
 from chaoscontrol.envs.observation import FullField, IndexSensors
 from chaoscontrol.envs.vector_core import VectorEntryPoint

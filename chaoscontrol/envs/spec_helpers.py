@@ -1,4 +1,4 @@
-"""What the Lorenz-63 and Lorenz-96 env specs share: keyword checks, a given dynamics, the render history.
+"""What the env specs of the systems share: keyword checks, a given dynamics, the render history.
 
 - :func:`check_choice`: a keyword among named choices, or a ``ValueError`` naming it;
 - :func:`resolve_target`: the ``target`` keyword, a named state or an array;
