@@ -38,8 +38,7 @@ import numpy as np
 
 from chaoscontrol.solvers.actuation import spectral_forcing_rows
 from chaoscontrol.solvers.cgle import cgle_etdrk4_steps_rows, fft_rows
-from chaoscontrol.solvers.control import first_nonfinite_row
-from chaoscontrol.solvers.ks import block_rows
+from chaoscontrol.solvers.blocks import advance_in_blocks, block_span, first_nonfinite_row
 
 #: Names of the CGLE diagnostics columns (before max|A|).
 CGLE_DIAGNOSTICS = ("intensity", "uniform_distance", "amplitude_fluctuation", "min_amplitude", "power")
@@ -176,11 +175,8 @@ def cgle_control_interval(
 
 @numba.njit(cache=True, parallel=True)
 def _control_blocks(v, actions, forcing_basis, max_forcing, coeffs, g, n_steps, field_out, diag_out, rows):
-    batch = v.shape[0]
-    n_blocks = (batch + rows - 1) // rows
-    for i in numba.prange(n_blocks):
-        lo = i * rows
-        hi = min(batch, lo + rows)
+    for i in numba.prange(-(-v.shape[0] // rows)):
+        lo, hi = block_span(i, rows, v.shape[0])
         cgle_control_rows(
             v[lo:hi], actions[lo:hi], forcing_basis, max_forcing, coeffs, g, n_steps, field_out[lo:hi], diag_out[lo:hi]
         )
@@ -208,15 +204,8 @@ def cgle_control_interval_batch(
     :param diag_out: float64 (B, 6).
     :return: -1, or the index of the first system whose action is not finite (nothing done).
     """
-    bad = first_nonfinite_row(actions)
-    if bad >= 0:
-        return bad
-    rows = block_rows(v.shape[0])
-    if rows >= v.shape[0]:  # one block: no thread launch
-        cgle_control_rows(v, actions, forcing_basis, max_forcing, coeffs, g, n_steps, field_out, diag_out)
-    else:
-        _control_blocks(v, actions, forcing_basis, max_forcing, coeffs, g, n_steps, field_out, diag_out, rows)
-    return -1
+    return advance_in_blocks(cgle_control_rows, _control_blocks, v, actions, forcing_basis, max_forcing, coeffs, g,
+                             n_steps, field_out, diag_out)
 
 
 def cgle_diagnostics_reference(a: np.ndarray, f: np.ndarray) -> np.ndarray:

@@ -24,7 +24,8 @@ from rocket_fft import c2r
 
 from chaoscontrol.solvers.actuation import spectral_forcing_rows
 from chaoscontrol.solvers.diagnostics import ks_energy_budget
-from chaoscontrol.solvers.ks import block_rows, ks_etdrk4_steps_rows
+from chaoscontrol.solvers.blocks import advance_in_blocks, block_span, first_nonfinite_row
+from chaoscontrol.solvers.ks import ks_etdrk4_steps_rows
 
 #: Columns of the diagnostics returned by the control-interval kernels.
 DIAG_ENERGY, DIAG_PRODUCTION, DIAG_DISSIPATION, DIAG_POWER, DIAG_MAX_ABS_U = range(5)
@@ -81,16 +82,6 @@ def ks_control_rows(
 
 
 @numba.njit(cache=True)
-def first_nonfinite_row(actions: np.ndarray) -> int:
-    """Index of the first row of ``actions`` (B, n) with a NaN or infinite entry, or -1."""
-    for i in range(actions.shape[0]):
-        for j in range(actions.shape[1]):
-            if not math.isfinite(actions[i, j]):
-                return i
-    return -1
-
-
-@numba.njit(cache=True)
 def ks_control_interval(
     v: np.ndarray,
     action: np.ndarray,
@@ -126,11 +117,8 @@ def ks_control_interval(
 
 @numba.njit(cache=True, parallel=True)
 def _control_blocks(v, actions, forcing_basis, max_forcing, coeffs, n_steps, k, u_out, diag_out, rows):
-    batch = v.shape[0]
-    n_blocks = (batch + rows - 1) // rows
-    for i in numba.prange(n_blocks):
-        lo = i * rows
-        hi = min(batch, lo + rows)
+    for i in numba.prange(-(-v.shape[0] // rows)):
+        lo, hi = block_span(i, rows, v.shape[0])
         ks_control_rows(
             v[lo:hi], actions[lo:hi], forcing_basis, max_forcing, coeffs, n_steps, k, u_out[lo:hi], diag_out[lo:hi]
         )
@@ -158,12 +146,5 @@ def ks_control_interval_batch(
     :param diag_out: float64 (B, 5).
     :return: -1, or the index of the first system whose action is not finite (nothing done).
     """
-    bad = first_nonfinite_row(actions)
-    if bad >= 0:
-        return bad
-    rows = block_rows(v.shape[0])
-    if rows >= v.shape[0]:  # one block: no thread launch
-        ks_control_rows(v, actions, forcing_basis, max_forcing, coeffs, n_steps, k, u_out, diag_out)
-    else:
-        _control_blocks(v, actions, forcing_basis, max_forcing, coeffs, n_steps, k, u_out, diag_out, rows)
-    return -1
+    return advance_in_blocks(ks_control_rows, _control_blocks, v, actions, forcing_basis, max_forcing, coeffs, n_steps,
+                             k, u_out, diag_out)

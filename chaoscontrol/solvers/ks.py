@@ -42,6 +42,7 @@ import numba
 import numpy as np
 from rocket_fft import c2r, r2c
 
+from chaoscontrol.solvers.blocks import block_rows, block_span
 from chaoscontrol.solvers.etdrk4 import N_ROWS, etdrk4_coefficients
 from chaoscontrol.validation import is_int, is_real
 
@@ -131,11 +132,6 @@ def to_physical(v: np.ndarray, n: int) -> np.ndarray:
 # row), which is what the batch kernel runs on each thread. Both FFT paths give
 # bit-identical results, so a state advances identically alone or in a batch.
 
-#: Rows per block in :func:`ks_etdrk4_steps_batch` at most (one FFT call per stage per block).
-MAX_BLOCK_ROWS = 32
-#: Rows per block at least, while the batch has that many.
-MIN_BLOCK_ROWS = 8
-
 
 @numba.njit(cache=True)
 def _nonlinear_rows(
@@ -223,25 +219,10 @@ def ks_etdrk4_steps(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, n_steps
     ks_etdrk4_steps_rows(v.reshape(1, v.size), fhat.reshape(1, fhat.size), coeffs, n_steps)
 
 
-def block_rows(batch: int, n_threads: int | None = None) -> int:
-    """Rows per block for a batch of ``batch`` states on ``n_threads`` threads (default: numba's).
-
-    The batch is split evenly over the threads, in blocks of
-    MIN_BLOCK_ROWS..MAX_BLOCK_ROWS rows (measured on N = 64: blocks of one row
-    cost ~2.4 us per state-step, blocks of 32 rows ~1.0 us on 2 threads).
-    """
-    n_threads = numba.get_num_threads() if n_threads is None else n_threads
-    per_thread = -(-batch // n_threads)
-    return max(1, min(batch, max(MIN_BLOCK_ROWS, min(MAX_BLOCK_ROWS, per_thread))))
-
-
 @numba.njit(cache=True, parallel=True)
 def _steps_blocks(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, n_steps: int, rows: int) -> None:
-    batch = v.shape[0]
-    n_blocks = (batch + rows - 1) // rows
-    for i in numba.prange(n_blocks):
-        lo = i * rows
-        hi = min(batch, lo + rows)
+    for i in numba.prange(-(-v.shape[0] // rows)):
+        lo, hi = block_span(i, rows, v.shape[0])
         ks_etdrk4_steps_rows(v[lo:hi], fhat[lo:hi], coeffs, n_steps)
 
 

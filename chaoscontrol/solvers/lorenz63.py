@@ -50,9 +50,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from chaoscontrol.solvers.control import first_nonfinite_row
 from chaoscontrol.solvers.lyapunov_ode import tangent_rk4_qr
-from chaoscontrol.solvers.ode_support import advance_in_blocks
+from chaoscontrol.solvers.blocks import advance_in_blocks, block_span, first_nonfinite_row
 from chaoscontrol.validation import check_positive, is_real
 
 #: Columns of the Lorenz-63 diagnostics: energy |x|^2 / 2, actuator power x . f, max|x|.
@@ -218,10 +217,8 @@ def lorenz63_control_interval(
 
 @numba.njit(cache=True, parallel=True)
 def _control_blocks(x, actions, controlled, max_forcing, params, dt, n_steps, field_out, diag_out, rows):
-    n_blocks = (x.shape[0] + rows - 1) // rows
-    for i in numba.prange(n_blocks):
-        lo = i * rows
-        hi = min(x.shape[0], lo + rows)
+    for i in numba.prange(-(-x.shape[0] // rows)):
+        lo, hi = block_span(i, rows, x.shape[0])
         lorenz63_control_rows(x[lo:hi], actions[lo:hi], controlled, max_forcing, params, dt, n_steps,
                               field_out[lo:hi], diag_out[lo:hi])
 
@@ -248,8 +245,8 @@ def lorenz63_control_interval_batch(
     :param diag_out: float64 (B, 3).
     :return: -1, or the index of the first state whose action is not finite (nothing done).
     """
-    return advance_in_blocks(lorenz63_control_rows, _control_blocks, L63_MIN_BLOCK_ROWS, x, actions, controlled,
-                             max_forcing, params, dt, n_steps, field_out, diag_out)
+    return advance_in_blocks(lorenz63_control_rows, _control_blocks, x, actions, controlled, max_forcing, params, dt,
+                             n_steps, field_out, diag_out, min_rows=L63_MIN_BLOCK_ROWS, max_rows=None)
 
 
 # --------------------------------------------------------------------------- arrays: Lyapunov tool, tests

@@ -25,7 +25,7 @@ from chaoscontrol.solvers import (
     to_spectral,
 )
 from chaoscontrol.solvers.control import N_DIAG, ks_control_interval, ks_control_interval_batch
-from chaoscontrol.solvers.ks import MAX_BLOCK_ROWS, MIN_BLOCK_ROWS, block_rows
+from chaoscontrol.solvers.blocks import MAX_BLOCK_ROWS, MIN_BLOCK_ROWS, block_rows
 
 L, N = 22.0, 64
 BATCH_SIZES = [1, 3, 8, 17, 64, 100]
