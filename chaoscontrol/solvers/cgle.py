@@ -64,7 +64,18 @@ import numba
 import numpy as np
 from rocket_fft import c2c
 
-from chaoscontrol.solvers.etdrk4 import N_ROWS, ROW_E, ROW_E2, ROW_F1, ROW_F2, ROW_F3, ROW_Q
+from chaoscontrol.solvers.etdrk4 import (
+    N_ROWS,
+    ROW_E,
+    ROW_E2,
+    ROW_F1,
+    ROW_F2,
+    ROW_F3,
+    ROW_Q,
+    etdrk4_stage_rows,
+    etdrk4_third_stage_rows,
+    etdrk4_update_rows,
+)
 from chaoscontrol.validation import is_int, is_real
 
 #: Row of the packed CGLE coefficient array that holds -g s_k (the shift taken back by the nonlinear part).
@@ -291,21 +302,13 @@ def cgle_etdrk4_steps_rows(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, 
     c = work[7]
     for _ in range(n_steps):
         _nonlinear_rows(v, fhat, g, shift, phys, nv, axes)
-        for r in range(rows):
-            for m in range(n):
-                a[r, m] = e2[m] * v[r, m] + q[m] * nv[r, m]
+        etdrk4_stage_rows(a, v, nv, e2, q)
         _nonlinear_rows(a, fhat, g, shift, phys, na, axes)
-        for r in range(rows):
-            for m in range(n):
-                b[r, m] = e2[m] * v[r, m] + q[m] * na[r, m]
+        etdrk4_stage_rows(b, v, na, e2, q)
         _nonlinear_rows(b, fhat, g, shift, phys, nb, axes)
-        for r in range(rows):
-            for m in range(n):
-                c[r, m] = e2[m] * a[r, m] + q[m] * (2.0 * nb[r, m] - nv[r, m])
+        etdrk4_third_stage_rows(c, a, nv, nb, e2, q)
         _nonlinear_rows(c, fhat, g, shift, phys, nc, axes)
-        for r in range(rows):
-            for m in range(n):
-                v[r, m] = e[m] * v[r, m] + f1[m] * nv[r, m] + 2.0 * f2[m] * (na[r, m] + nb[r, m]) + f3[m] * nc[r, m]
+        etdrk4_update_rows(v, nv, na, nb, nc, e, f1, f2, f3)
 
 
 @numba.njit(cache=True)

@@ -18,10 +18,16 @@ Trefethen (2005, SIAM J. Sci. Comput. 26, 1214) evaluate them as a mean over
 points on a circle of radius ``contour_radius`` in the complex plane centred on
 each h c, which is what :func:`etdrk4_coefficients` does. The coefficients
 depend only on (c, h): compute them once per configuration and reuse them.
+
+The three combinations of the scheme, on blocks of rows (R, M) inside Numba,
+are :func:`etdrk4_stage_rows` (a and b), :func:`etdrk4_third_stage_rows` (c') and
+:func:`etdrk4_update_rows` (v_new); each system's kernel supplies N and calls
+them (the KS kernel, :mod:`chaoscontrol.solvers.ks`; CGLE, :mod:`chaoscontrol.solvers.cgle`).
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 #: Row indices of the packed coefficient array returned by :func:`etdrk4_coefficients`.
@@ -65,3 +71,30 @@ def etdrk4_coefficients(
     out[ROW_F2] = f2
     out[ROW_F3] = f3
     return out
+
+
+@numba.njit(cache=True)
+def etdrk4_stage_rows(out: np.ndarray, x: np.ndarray, nx: np.ndarray, e2: np.ndarray, q: np.ndarray) -> None:
+    """``out = E2 x + Q N(x)`` for each row: the stages a (x = v) and b (x = v, N(a) for N(x)); (R, M)."""
+    for r in range(out.shape[0]):
+        for m in range(out.shape[1]):
+            out[r, m] = e2[m] * x[r, m] + q[m] * nx[r, m]
+
+
+@numba.njit(cache=True)
+def etdrk4_third_stage_rows(out: np.ndarray, a: np.ndarray, nv: np.ndarray, nb: np.ndarray, e2: np.ndarray,
+                            q: np.ndarray) -> None:
+    """``out = E2 a + Q (2 N(b) - N(v))`` for each row: the stage c'; (R, M)."""
+    for r in range(out.shape[0]):
+        for m in range(out.shape[1]):
+            out[r, m] = e2[m] * a[r, m] + q[m] * (2.0 * nb[r, m] - nv[r, m])
+
+
+@numba.njit(cache=True)
+def etdrk4_update_rows(v: np.ndarray, nv: np.ndarray, na: np.ndarray, nb: np.ndarray, nc: np.ndarray, e: np.ndarray,
+                       f1: np.ndarray, f2: np.ndarray, f3: np.ndarray) -> None:
+    """``v = E v + f1 N(v) + 2 f2 (N(a) + N(b)) + f3 N(c')`` for each row, in place; (R, M)."""
+    for r in range(v.shape[0]):
+        for m in range(v.shape[1]):
+            v[r, m] = e[m] * v[r, m] + f1[m] * nv[r, m] + 2.0 * f2[m] * (na[r, m] + nb[r, m]) + f3[m] * nc[r, m]
+

@@ -43,7 +43,13 @@ import numpy as np
 from rocket_fft import c2r, r2c
 
 from chaoscontrol.solvers.blocks import block_rows, block_span
-from chaoscontrol.solvers.etdrk4 import N_ROWS, etdrk4_coefficients
+from chaoscontrol.solvers.etdrk4 import (
+    N_ROWS,
+    etdrk4_coefficients,
+    etdrk4_stage_rows,
+    etdrk4_third_stage_rows,
+    etdrk4_update_rows,
+)
 from chaoscontrol.validation import is_int, is_real
 
 #: Row of the packed KS coefficient array that holds -k/2 (the nonlinear coefficient).
@@ -190,21 +196,13 @@ def ks_etdrk4_steps_rows(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, n_
     c = work[6]
     for _ in range(n_steps):
         _nonlinear_rows(v, fhat, g, u, nv, axes)
-        for r in range(rows):
-            for m in range(m_modes):
-                a[r, m] = e2[m] * v[r, m] + q[m] * nv[r, m]
+        etdrk4_stage_rows(a, v, nv, e2, q)
         _nonlinear_rows(a, fhat, g, u, na, axes)
-        for r in range(rows):
-            for m in range(m_modes):
-                b[r, m] = e2[m] * v[r, m] + q[m] * na[r, m]
+        etdrk4_stage_rows(b, v, na, e2, q)
         _nonlinear_rows(b, fhat, g, u, nb, axes)
-        for r in range(rows):
-            for m in range(m_modes):
-                c[r, m] = e2[m] * a[r, m] + q[m] * (2.0 * nb[r, m] - nv[r, m])
+        etdrk4_third_stage_rows(c, a, nv, nb, e2, q)
         _nonlinear_rows(c, fhat, g, u, nc, axes)
-        for r in range(rows):
-            for m in range(m_modes):
-                v[r, m] = e[m] * v[r, m] + f1[m] * nv[r, m] + 2.0 * f2[m] * (na[r, m] + nb[r, m]) + f3[m] * nc[r, m]
+        etdrk4_update_rows(v, nv, na, nb, nc, e, f1, f2, f3)
 
 
 @numba.njit(cache=True)
