@@ -223,7 +223,8 @@ class AdversarialObservation(PerturbationWrapper, RecordConstructorArgs):
 
 
 def attacked_vector_env(
-    env: gym.vector.VectorEnv, policy: str, level: float, seed: int, deterministic: bool = True, **kwargs: Any
+    env: gym.vector.VectorEnv, policy: str, level: float, seed: int, deterministic: bool = True, trust_pickle: bool = False,
+    **kwargs: Any,
 ) -> tuple[VectorPerturbation, Callable[[np.ndarray], np.ndarray]]:
     """``env`` with its observations attacked (FGSM/PGD) against the trained policy ``policy``, and that policy.
 
@@ -235,11 +236,12 @@ def attacked_vector_env(
     :param level: the attack radius (:func:`attack_radius`).
     :param seed: seed of the policy (:func:`~chaoscontrol.agents.policies.make_policy`).
     :param deterministic: deterministic actions of the policy.
+    :param trust_pickle: allow unpickling an SB3 zip without the project's policy files (``--trust-pickle``).
     :param kwargs: :data:`ATTACK_KEYWORDS` (``relative`` for the radius, the others for :class:`AdversarialPerturbation`).
     :return: (the attacked env, act(obs) -> actions of the policy, checked against ``env``).
     """
     check_attack_keywords(kwargs)
-    act, model = make_policy(policy, env, seed, deterministic)
+    act, model = make_policy(policy, env, seed, deterministic, trust_pickle)
     relative = kwargs.pop("relative", True)
     attack = AdversarialPerturbation(model, attack_radius(level, env, relative), frame=policy_frame(policy), **kwargs)
     return VectorPerturbation(env, attack, "observation"), act

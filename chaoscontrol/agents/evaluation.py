@@ -61,36 +61,51 @@ class AgentEvaluateArgs:
     """Episode length."""
     deterministic: bool = True
     """Deterministic actions of a trained policy."""
+    trust_pickle: bool = False
+    """Allow a ``.zip`` without the project's policy files (``.policy.json`` beside it: an SB3 zip from elsewhere,
+    or saved before they existed): SB3's zip and ``vecnormalize.pkl`` are then unpickled, which runs any code they
+    hold. Only for files you trust."""
 
     def __post_init__(self) -> None:
-        from chaoscontrol.agents.env_stack import parse_wrapper
-        from chaoscontrol.envs.registration import ENV_SPECS
+        """The values only: the model file and its run folder are read by :func:`evaluate_agent`."""
+        from chaoscontrol.agents.policies import check_policy_spec
 
         check_int("episodes", self.episodes)
         check_int("max_episode_steps", self.max_episode_steps)
-        from chaoscontrol.agents.policies import check_policy_spec
-
         check_policy_spec("model", self.model)
-        res = self.resolved()
-        if res["env_id"] not in ENV_SPECS:
-            raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {res['env_id']!r}")
-        for spec in res["wrappers"]:
-            parse_wrapper(spec)
+        _check_env(self.env_id, self.wrappers)
         if not (math.isfinite(self.level) and self.level >= 0):
             raise ValueError(f"level must be finite and >= 0, got {self.level!r}")
 
     def resolved(self) -> dict[str, Any]:
-        """Env id, env keywords and wrappers: given, else the run folder's, else the defaults."""
-        from chaoscontrol.agents.policies import run_config
+        """Env id, env keywords and wrappers: given, else the run folder's (its ``config.json``), else the defaults.
 
+        :raises ValueError: a model file that does not exist, or a run folder's env id or wrappers that are not valid.
+        """
+        from chaoscontrol.agents.policies import check_policy_file, run_config
+
+        check_policy_file("model", self.model)
         config = run_config(self.model) if str(self.model).endswith(".zip") else None
         run = config["args"] if config else {}
-        return {
+        resolved = {
             "env_id": self.env_id or run.get("env_id", "KS-Control-v0"),
             "env_kwargs": dict(self.env_kwargs if self.env_kwargs is not None else run.get("env_kwargs", {})),
             "wrappers": tuple(self.wrappers if self.wrappers is not None else run.get("wrappers", ())),
             "trained_on_surrogate": run.get("surrogate"),
         }
+        _check_env(resolved["env_id"], resolved["wrappers"])
+        return resolved
+
+
+def _check_env(env_id: str | None, wrappers: tuple[str, ...] | None) -> None:
+    """Raise ValueError naming the env id or the wrapper spec that is not valid (None: not given, nothing to check)."""
+    from chaoscontrol.agents.env_stack import parse_wrapper
+    from chaoscontrol.envs.registration import ENV_SPECS
+
+    if env_id is not None and env_id not in ENV_SPECS:
+        raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {env_id!r}")
+    for spec in wrappers or ():
+        parse_wrapper(spec)
 
 
 def ci95(x: np.ndarray) -> float | None:
@@ -120,7 +135,15 @@ def _episodes(env: Any, act, seed: int, steps: int) -> dict[str, Any]:
 
 
 def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, Any]:
-    """Run the evaluation of ``args`` (see the module docstring); writes DIR and returns the JSON dict."""
+    """Run the evaluation of ``args`` (see the module docstring); writes DIR and returns the JSON dict.
+
+    What the arguments refer to (the model file, its run folder) is checked here, before anything is written.
+
+    :param args: the evaluation.
+    :param progress: show a progress bar.
+    :raises ValueError: bad input (naming it), or a model file that would have to be unpickled without
+        ``trust_pickle`` (naming ``--trust-pickle``).
+    """
     from tqdm.auto import tqdm
 
     from chaoscontrol.agents.adversarial import attacked_vector_env
@@ -144,11 +167,12 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
             name, level, kwargs = parse_wrapper(spec)
             env = VectorPerturbation(env, *make_perturbation(name, level, venv, **kwargs))
         if args.perturbation == "adversarial":
-            env, act = attacked_vector_env(env, args.model, args.level, args.seed, args.deterministic, **args.perturbation_kwargs)
+            env, act = attacked_vector_env(env, args.model, args.level, args.seed, args.deterministic, args.trust_pickle,
+                                           **args.perturbation_kwargs)
         else:
             if args.perturbation is not None:
                 env = VectorPerturbation(env, *make_perturbation(args.perturbation, args.level, venv, **dict(args.perturbation_kwargs)))
-            act, _ = make_policy(args.model, env, args.seed, args.deterministic)  # checked against the (perturbed) spaces
+            act, _ = make_policy(args.model, env, args.seed, args.deterministic, args.trust_pickle)  # against the (perturbed) spaces
         controlled = _episodes(env, act, args.seed, steps)
         bar.update()
         base = truth(args.episodes)

@@ -58,6 +58,9 @@ class DatasetGenerateOptions:
     """Continue the interrupted generation of --out (the trajectories already written are verified and kept)."""
     overwrite: bool = False
     """Replace an existing --out (once the new file is complete) and discard an interrupted generation of it."""
+    trust_pickle: bool = False
+    """Allow an --actuation .zip without the project's policy files (.policy.json beside it): SB3's zip and pickles
+    are then unpickled, which runs any code they hold. Only for files you trust."""
 
     def __post_init__(self) -> None:
         check_int("batch", self.batch)
@@ -187,7 +190,7 @@ def dataset_generate() -> CommandLine:
             """A ``.zip`` actuation's policy for one batch's vector env, as it was trained."""
             from chaoscontrol.agents.policies import make_policy
 
-            return make_policy(spec.actuation, venv, spec.seed, deterministic=True)[0]
+            return make_policy(spec.actuation, venv, spec.seed, deterministic=True, trust_pickle=options.trust_pickle)[0]
 
         try:
             path = generate_dataset(spec, options.out, batch=options.batch, progress=options.progress, policy_for=policy_for,

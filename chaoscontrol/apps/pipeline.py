@@ -95,7 +95,10 @@ def run_pipeline(args: PipelineArgs) -> Path:
                 timesteps=args.timesteps, out=str(run), eval_freq=max(args.timesteps // 5, 1), eval_episodes=8,
                 checkpoint_freq=max(args.timesteps // 5, 1), progress=args.progress, hyperparams=dict(args.hyperparams),
                 max_episode_steps=args.max_episode_steps)
-            step(f"agent on the {kind}, seed {seed}", run_status(run) == "finished",
+            state = run_status(run)  # "stopped (last seen ...)" for a run killed without a word
+            if state not in (None, "finished"):
+                _log(f"agent on the {kind}, seed {seed}: {state}; " + ("resuming it" if has_checkpoint(run) else "starting it again"))
+            step(f"agent on the {kind}, seed {seed}", state == "finished",
                  lambda a=train_args, r=run: train_agent(a, resume=has_checkpoint(r)))
             step(f"evaluation of the {kind} agent, seed {seed}", (run / "eval" / "evaluation.json").exists(),
                  lambda r=run: evaluate_agent(AgentEvaluateArgs(model=str(r / "model.zip"), episodes=args.eval_episodes, seed=EVAL_SEED,

@@ -21,6 +21,12 @@ def train_argv(out: Path, *extra: str, timesteps: int = 64) -> list[str]:
             "--env-kwargs", ENV_KWARGS, "--no-progress", *extra]
 
 
+def state_of(out: Path) -> dict:
+    """``state`` and ``timesteps`` of the run's ``status.json`` (the rest of the heartbeat is tested in test_training)."""
+    status = json.loads((out / "status.json").read_text())
+    return {"state": status["state"], "timesteps": status["timesteps"]}
+
+
 def one_error_line(capsys, *words: str) -> str:
     captured = capsys.readouterr()
     lines = [x for x in captured.err.splitlines() if x.strip()]
@@ -46,7 +52,7 @@ def test_train_then_evaluate(cli_run, tmp_path, capsys):
     assert config["args"]["env_kwargs"] == {"burn_in": 10.0} and config["args"]["timesteps"] == 64
     assert config["hyperparams"]["n_envs"] == 2 and config["hyperparams"]["n_steps"] == 32
     assert config["args"]["progress"] is False and config["args"]["wrappers"] == []
-    assert json.loads((out / "status.json").read_text()) == {"state": "finished", "timesteps": 64}
+    assert state_of(out) == {"state": "finished", "timesteps": 64}
     rows = [json.loads(x) for x in (out / "evaluations.jsonl").read_text().splitlines()]
     assert [r["timesteps"] for r in rows] == [32, 64]
 
@@ -86,7 +92,7 @@ def test_train_again_needs_resume(tmp_path, capsys):
     assert cli.main(train_argv(out, timesteps=64)) == 2
     one_error_line(capsys, "--resume")
     assert cli.main(train_argv(out, "--resume", timesteps=64)) == 0
-    assert json.loads((out / "status.json").read_text()) == {"state": "finished", "timesteps": 64}
+    assert state_of(out) == {"state": "finished", "timesteps": 64}
     assert cli.main(train_argv(out, "--resume", "--seed", "1", timesteps=96)) == 2
     one_error_line(capsys, "seed")
 
@@ -111,7 +117,7 @@ def test_ctrl_c_returns_130_and_says_resume(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert cli.main(train_argv(out, timesteps=128)) == 130
     assert "--resume" in capsys.readouterr().err
-    assert json.loads((out / "status.json").read_text()) == {"state": "interrupted", "timesteps": 40}
+    assert state_of(out) == {"state": "interrupted", "timesteps": 40}
     assert (out / "checkpoints" / "step_40.zip").is_file()
     monkeypatch.setattr(loop, "RunCallback", real)
     assert cli.main(train_argv(out, "--resume", timesteps=128)) == 0

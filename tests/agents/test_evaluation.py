@@ -13,6 +13,7 @@ from stable_baselines3 import PPO
 
 import chaoscontrol  # noqa: F401  (registers the env)
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
+from chaoscontrol.agents.policies import save_policy_files
 from chaoscontrol.agents.vec_env import KSVecEnv
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 from chaoscontrol.envs.rollout import SUCCESS_DISTANCE
@@ -55,6 +56,7 @@ def untrained_ppo(tmp_path_factory) -> str:
             p.mul_(50.0)
     path = tmp_path_factory.mktemp("policy") / "ppo.zip"
     model.save(path)
+    save_policy_files(model, path)  # read without unpickling
     return str(path)
 
 
@@ -170,7 +172,9 @@ def test_loose_policy_file_is_evaluated_with_the_given_env(tmp_path, untrained_p
 def test_policy_of_another_observation_space_is_refused(tmp_path):
     venv = KSVecEnv(num_envs=2, max_episode_steps=STEPS, sensors=4, **ENV_KWARGS)
     path = tmp_path / "four_sensors.zip"
-    PPO("MlpPolicy", venv, n_steps=32, batch_size=32, policy_kwargs={"net_arch": [8]}, device="cpu").save(path)
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=32, policy_kwargs={"net_arch": [8]}, device="cpu")
+    model.save(path)
+    save_policy_files(model, path)
     for env_kwargs in (dict(ENV_KWARGS), None):  # given, and the default env of a loose file
         out = tmp_path / f"eval_{env_kwargs is None}"
         with pytest.raises(ValueError, match="observation space"):
@@ -220,7 +224,6 @@ def test_unforced_blowup_is_reported_not_raised(tmp_path):
         (dict(episodes=0), "episodes"),
         (dict(max_episode_steps=0), "max_episode_steps"),
         (dict(model="sideways"), "model"),
-        (dict(model="missing.zip"), "missing.zip"),
         (dict(env_id="KS-Other-v0"), "env id"),
         (dict(wrappers=("sideways:0.1",)), "sideways"),
         (dict(level=-0.1), "level"),
@@ -233,6 +236,24 @@ def test_bad_arguments(tmp_path, kwargs, word):
     with pytest.raises(ValueError) as info:
         AgentEvaluateArgs(**base)
     assert word in str(info.value)
+
+
+def test_arguments_are_inert(tmp_path):
+    """Making the arguments checks their values only: the model file and its run folder are read when it runs."""
+    args = AgentEvaluateArgs(model=str(tmp_path / "missing.zip"), episodes=2, out=str(tmp_path / "out"), max_episode_steps=STEPS)
+    with pytest.raises(ValueError, match="model file .*missing.zip"):
+        evaluate_agent(args, progress=False)
+    assert not (tmp_path / "out").exists()
+    # a run folder whose config names an unknown env id or a bad wrapper is refused when the evaluation runs
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.zip").write_bytes(b"")
+    for bad, word in (({"env_id": "KS-Other-v0"}, "env id"), ({"wrappers": ["sideways:1"]}, "sideways")):
+        (run / "config.json").write_text(json.dumps({"args": bad}))
+        args = AgentEvaluateArgs(model=str(run / "model.zip"), episodes=2, out=str(tmp_path / "out"), max_episode_steps=STEPS)
+        with pytest.raises(ValueError, match=word):
+            evaluate_agent(args, progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_wrappers_are_applied(tmp_path):

@@ -13,7 +13,7 @@ import torch
 
 import chaoscontrol  # noqa: F401  (registers the env)
 from chaoscontrol.apps import cli
-from chaoscontrol.agents.policies import load_sb3_model, make_policy
+from chaoscontrol.agents.policies import load_sb3_model, make_policy, save_policy_files
 from chaoscontrol.agents.robustness import CSV_COLUMNS, RobustnessArgs, run_robustness, summarise
 from chaoscontrol.envs.ks_vector import KSControlVectorEnv
 from chaoscontrol.envs.perturbation_wrappers import ActuatorNoise
@@ -99,13 +99,16 @@ def ppo_zip(tmp_path_factory) -> tuple[Path, object]:
     model = _sb3("ppo")
     path = tmp_path_factory.mktemp("models") / "ppo.zip"
     model.save(path)
+    save_policy_files(model, path)  # read without unpickling
     return path, model
 
 
 @pytest.fixture(scope="module")
 def full_obs_zip(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "ppo_full.zip"
-    _sb3("ppo", observe="full").save(path)
+    model = _sb3("ppo", observe="full")
+    model.save(path)
+    save_policy_files(model, path)
     return path
 
 
@@ -235,7 +238,7 @@ def test_resume_after_a_truncated_last_line(tmp_path):
 
 def test_saved_ppo_loads_and_runs_in_the_harness(tmp_path, ppo_zip):
     path, model = ppo_zip
-    loaded = load_sb3_model(path)
+    loaded = load_sb3_model(path, trust_pickle=True)
     assert type(loaded).__name__ == "PPO"
     obs = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32)
     assert np.array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
@@ -270,7 +273,7 @@ def test_load_off_policy_models(tmp_path, algo):
     model = _sb3(algo)
     path = tmp_path / f"{algo}.zip"
     model.save(path)
-    loaded = load_sb3_model(path)
+    loaded = load_sb3_model(path, trust_pickle=True)
     assert isinstance(loaded, type(model)) or isinstance(model, type(loaded))
     obs = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
     assert np.array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
@@ -280,10 +283,11 @@ def test_unreadable_policy_file(tmp_path):
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="junk.zip"):
-        load_sb3_model(junk)
+        load_sb3_model(junk, trust_pickle=True)
     out = tmp_path / "rob"
-    with pytest.raises(ValueError, match="junk.zip"):
-        run_robustness(_args(out, policy=str(junk)))
+    for trust in (False, True):
+        with pytest.raises(ValueError, match="junk.zip"):
+            run_robustness(_args(out, policy=str(junk), trust_pickle=trust))
     assert not (out / "robustness.csv").exists() or _read(out / "robustness.csv")[1] == []
 
 
@@ -310,7 +314,9 @@ def test_policy_is_checked_against_the_perturbed_observations(tmp_path, ppo_zip)
     torch.manual_seed(0)
     env4 = SensorSubset(gym.make(ENV_ID, **ENV_KWARGS), [0, 2, 4, 6])
     path4 = tmp_path / "ppo4.zip"
-    PPO("MlpPolicy", env4, n_steps=64, batch_size=32, policy_kwargs=dict(net_arch=[16]), seed=0, device="cpu").save(path4)
+    model4 = PPO("MlpPolicy", env4, n_steps=64, batch_size=32, policy_kwargs=dict(net_arch=[16]), seed=0, device="cpu")
+    model4.save(path4)
+    save_policy_files(model4, path4)
     kwargs = dict(perturbation="subset", levels=(0.0,), perturbation_kwargs={"indices": [0, 2, 4, 6]}, max_episode_steps=5)
     rows = _complete_rows(run_robustness(_args(tmp_path / "ok", policy=str(path4), **kwargs)))
     assert len(rows) == EPISODES
@@ -334,7 +340,6 @@ def test_policy_is_checked_against_the_perturbed_observations(tmp_path, ppo_zip)
         ({"episodes": 0}, "episodes"),
         ({"max_episode_steps": 0}, "max_episode_steps"),
         ({"policy": "expert"}, "policy"),
-        ({"policy": "missing.zip"}, "policy"),
         ({"perturbation": "adversarial"}, "adversarial"),
     ],
 )
@@ -342,6 +347,24 @@ def test_bad_arguments_raise_at_construction(tmp_path, kwargs, name):
     with pytest.raises(ValueError, match=name):
         _args(tmp_path, **kwargs)
     assert not (tmp_path / "robustness.csv").exists()
+
+
+def test_arguments_are_inert(tmp_path, monkeypatch):
+    """Making the arguments checks their values only: no env is built, no file read; the sweep checks the rest."""
+    from chaoscontrol.envs.ks_control import KSControlEnv
+
+    def built(*args, **kwargs):
+        raise AssertionError("an env was built")
+
+    monkeypatch.setattr(KSControlEnv, "__init__", built)
+    args = _args(tmp_path / "rob", policy=str(tmp_path / "missing.zip"), env_kwargs={"sensor": 4},
+                 perturbation="subset", perturbation_kwargs={"indices": [8]})
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="missing.zip"):
+        run_robustness(args)
+    with pytest.raises(ValueError, match="env_kwargs"):
+        run_robustness(_args(tmp_path / "rob", env_kwargs={"sensor": 4}))
+    assert not (tmp_path / "rob").exists()
 
 
 @pytest.mark.parametrize(

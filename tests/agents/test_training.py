@@ -21,7 +21,8 @@ from chaoscontrol.agents.training import loop
 from chaoscontrol.agents.env_stack import find_timer, make_vec_env, parse_wrapper
 from chaoscontrol.agents.evaluation import AgentEvaluateArgs, evaluate_agent
 from chaoscontrol.agents.hyperparams import algorithm_class
-from chaoscontrol.agents.policies import load_agent, normalisation_file, run_config, run_folder
+from chaoscontrol.agents.policies import load_agent, load_sb3_model, normalisation_file, run_config, run_folder
+from chaoscontrol.agents.policies.saved import read_description
 from chaoscontrol.agents.training import (
     EVAL_SEED_OFFSET,
     AgentTrainArgs,
@@ -41,6 +42,17 @@ REAL_CALLBACKS = loop.RunCallback
 
 def read_json(path: Path):
     return json.loads(path.read_text())
+
+
+def status_of(out: Path) -> tuple[str, int]:
+    """(state, timesteps) of the run's ``status.json`` (the heartbeat's other fields are checked apart)."""
+    status = read_json(out / "status.json")
+    return status["state"], status["timesteps"]
+
+
+def saved_steps(path: Path) -> int:
+    """The step counter of a saved model, from its policy description (read without unpickling)."""
+    return read_description(path)["num_timesteps"]
 
 
 def evaluations(out: Path) -> list[dict]:
@@ -110,7 +122,7 @@ def test_train_writes_run_folder_and_model_reloads(tmp_path, algo):
     assert config["seed"] == 0 and config["package_version"] == chaoscontrol.__version__
     assert config["git_hash"] is None or len(config["git_hash"]) == 40
 
-    assert read_json(out / "status.json") == {"state": "finished", "timesteps": 192}
+    assert status_of(out) == ("finished", 192)
     timing = read_json(out / "timing.json")
     assert 0 < timing["env_fraction"] < 1
     assert 0 < timing["env_s"] < timing["wall_s"] and timing["timesteps"] == 192
@@ -124,19 +136,23 @@ def test_train_writes_run_folder_and_model_reloads(tmp_path, algo):
     assert [r["wall_s"] for r in rows] == sorted(r["wall_s"] for r in rows)
 
     assert checkpoint_steps(out) == [128, 192]  # the two newest kept
-    replays = sorted(p.name for p in (out / "checkpoints").glob("replay_*.pkl"))
-    assert replays == ([] if algo == "ppo" else ["replay_128.pkl", "replay_192.pkl"])
+    replays = sorted(p.name for p in (out / "checkpoints").glob("*replay*"))
+    assert replays == ([] if algo == "ppo" else ["step_128.replay.npz", "step_192.replay.npz"])
     assert not list((out / "checkpoints").glob("*.tmp*"))
     assert (out / "tb").is_dir()
+    for stem in ("model", "best_model", "checkpoints/step_192"):  # the policy files beside every SB3 zip
+        assert (out / f"{stem}.policy.json").is_file() and (out / f"{stem}.policy.pt").is_file()
 
-    act, model = load_agent(path)
-    assert isinstance(model, TD3 if algo == "ddpg" else algorithm_class(algo))  # DDPG zips load as TD3 (same policy)
-    assert model.num_timesteps == 192
+    act, model = load_agent(path)  # the policy files: the rebuilt network, nothing unpickled
+    sb3 = load_sb3_model(path, trust_pickle=True)
+    assert isinstance(sb3, TD3 if algo == "ddpg" else algorithm_class(algo))  # DDPG zips load as TD3 (same policy)
+    assert type(model.policy) is type(sb3.policy) and model.num_timesteps == sb3.num_timesteps == saved_steps(path) == 192
     assert run_folder(path) == out.resolve() and run_config(path)["args"]["algo"] == algo
     assert normalisation_file(path) is None
     obs = make_vec_env(ENV_KWARGS, 3, 0, max_episode_steps=STEPS).reset()
     a = act(obs)
     assert a.shape == (3, 4) and np.all(np.abs(a) <= 1)
+    np.testing.assert_array_equal(a, sb3.predict(obs, deterministic=True)[0])
     # model.zip is the policy of the final evaluation, and that evaluation ran on the truth
     assert truth_evaluation(model, args) == pytest.approx(rows[-1]["mean_return"], rel=1e-9)
 
@@ -156,13 +172,15 @@ def test_normalize_saves_statistics_and_load_agent_applies_them(tmp_path):
                                                                                         "vecnormalize_64.pkl"]
     assert normalisation_file(path) == out / "vecnormalize.pkl"
     assert normalisation_file(out / "checkpoints" / "step_64.zip") == out / "checkpoints" / "vecnormalize_64.pkl"
-    act, model = load_agent(path)
+    act, _ = load_agent(path)  # the statistics of model.vecnormalize.npz, nothing unpickled
     stats = VecNormalize.load(str(out / "vecnormalize.pkl"), make_vec_env(ENV_KWARGS, 2, 0, max_episode_steps=STEPS))
+    model = load_sb3_model(path, trust_pickle=True)
     obs = make_vec_env(ENV_KWARGS, 2, 5, max_episode_steps=STEPS).reset()
     np.testing.assert_array_equal(act(obs), model.predict(stats.normalize_obs(obs), deterministic=True)[0])
     assert not np.array_equal(stats.normalize_obs(obs), obs)
+    assert sorted(p.name for p in out.glob("*.npz")) == ["best_model.vecnormalize.npz", "model.vecnormalize.npz"]
     # the statistics are part of the run: without them the policy is refused
-    (out / "vecnormalize.pkl").unlink()
+    (out / "model.vecnormalize.npz").unlink()
     with pytest.raises(ValueError, match="VecNormalize"):
         load_agent(path)
 
@@ -243,7 +261,7 @@ def test_train_on_surrogate_evaluates_on_truth(tmp_path, monkeypatch, surrogate_
 
     config = read_json(out / "config.json")
     assert config["args"]["surrogate"] == surrogate_path
-    assert read_json(out / "status.json") == {"state": "finished", "timesteps": 128}
+    assert status_of(out) == ("finished", 128)
     rows = evaluations(out)
     assert [r["timesteps"] for r in rows] == [64, 128]
 
@@ -275,7 +293,7 @@ def test_surrogate_of_another_configuration_is_refused_before_training(tmp_path,
 def test_resume_ppo_continues_the_step_counter(tmp_path, monkeypatch):
     out = tmp_path / "ppo"
     train_agent(targs(out, timesteps=128))
-    assert read_json(out / "status.json") == {"state": "finished", "timesteps": 128}
+    assert status_of(out) == ("finished", 128)
     assert checkpoint_steps(out) == [64, 128]
     wall_first = read_json(out / "timing.json")["wall_s"]
     config_before = (out / "config.json").read_text()
@@ -284,20 +302,24 @@ def test_resume_ppo_continues_the_step_counter(tmp_path, monkeypatch):
     monkeypatch.setattr(loop, "RunCallback", stop)
     path = train_agent(targs(out, timesteps=256), resume=True)
     assert stop.started == [{"num_timesteps": 128, "replay_size": None}]
-    assert read_json(out / "status.json") == {"state": "finished", "timesteps": 256}
+    assert status_of(out) == ("finished", 256)
     rows = evaluations(out)
     assert [r["timesteps"] for r in rows] == [64, 128, 192, 256]
     assert checkpoint_steps(out) == [192, 256]
-    _, model = load_agent(path)
-    assert model.num_timesteps == 256
+    assert saved_steps(path) == 256
     timing = read_json(out / "timing.json")
     assert timing["timesteps"] == 256 and timing["wall_s"] > wall_first and 0 < timing["env_fraction"] < 1
-    assert (out / "config.json").read_text() == config_before  # the run's configuration is kept
+    # the run's configuration is kept, with the resume's arguments (its timesteps) and a line per session
+    config = read_json(out / "config.json")
+    before = json.loads(config_before)
+    assert config["args"] == {**before["args"], "timesteps": 256} and before["args"]["timesteps"] == 128
+    assert {k: v for k, v in config.items() if k not in ("args", "sessions")} == {k: v for k, v in before.items() if k != "args"}
+    assert [(s["from_step"], s["timesteps"]) for s in config["sessions"]] == [(0, 128), (128, 256)]
     assert len(list((out / "tb").iterdir())) >= 1
 
     # resuming to the same total does no new step and no new evaluation
     train_agent(targs(out, timesteps=256), resume=True)
-    assert read_json(out / "status.json") == {"state": "finished", "timesteps": 256}
+    assert status_of(out) == ("finished", 256)
     assert len(evaluations(out)) == 4
 
 
@@ -305,20 +327,19 @@ def test_resume_sac_restores_the_replay_buffer(tmp_path, monkeypatch):
     out = tmp_path / "sac"
     train_agent(targs(out, "sac", timesteps=100, eval_freq=50, checkpoint_freq=50))
     assert checkpoint_steps(out) == [50, 100]
-    assert (out / "checkpoints" / "replay_100.pkl").is_file()
+    assert (out / "checkpoints" / "step_100.replay.npz").is_file()
 
     stop = StopAt()
     monkeypatch.setattr(loop, "RunCallback", stop)
     train_agent(targs(out, "sac", timesteps=160, eval_freq=50, checkpoint_freq=50), resume=True)
     # before any new step: the step counter and the 100 transitions (50 per env) of the checkpoint are back
     assert stop.started == [{"num_timesteps": 100, "replay_size": 50}]
-    assert read_json(out / "status.json") == {"state": "finished", "timesteps": 160}
+    assert status_of(out) == ("finished", 160)
     assert [r["timesteps"] for r in evaluations(out)] == [50, 100, 150, 160]
     assert checkpoint_steps(out) == [150, 160]
-    # the buffer saved at the end holds every transition of both sessions
-    _, model = load_agent(out / "model.zip")
-    model.load_replay_buffer(out / "checkpoints" / "replay_160.pkl")
-    assert model.replay_buffer.size() == 80
+    # the buffer saved at the end holds every transition of both sessions (80 per env)
+    with np.load(out / "checkpoints" / "step_160.replay.npz", allow_pickle=False) as replay:
+        assert int(replay["pos"]) == 80 and not replay["full"] and replay["observations"].shape == (80, 2, 8)
 
 
 def test_new_run_into_a_used_folder_and_bad_resumes_are_refused(tmp_path):
@@ -356,7 +377,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path, monkeypatch):
     monkeypatch.setattr(loop, "RunCallback", StopAt(at=80))
     with pytest.raises(KeyboardInterrupt):
         train_agent(args)
-    assert read_json(out / "status.json") == {"state": "interrupted", "timesteps": 80}
+    assert status_of(out) == ("interrupted", 80)
     assert checkpoint_steps(out) == [80]
     assert not (out / "model.zip").exists()
     assert [r["timesteps"] for r in evaluations(out)] == [64]
@@ -366,8 +387,7 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_finishes(tmp_path, monkeypatch):
     train_agent(args, resume=True)
     status = read_json(out / "status.json")
     assert status["state"] == "finished" and status["timesteps"] >= 192
-    _, model = load_agent(out / "model.zip")
-    assert model.num_timesteps == status["timesteps"]
+    assert saved_steps(out / "model.zip") == status["timesteps"]
     steps = [r["timesteps"] for r in evaluations(out)]
     assert steps[0] == 64 and steps[-1] == status["timesteps"] and steps == sorted(set(steps))
     assert checkpoint_steps(out)[-1] == status["timesteps"]
@@ -378,8 +398,8 @@ def test_crash_writes_a_checkpoint_and_says_crashed(tmp_path, monkeypatch):
     monkeypatch.setattr(loop, "RunCallback", StopAt(at=60, exc=RuntimeError))
     with pytest.raises(RuntimeError, match="simulated"):
         train_agent(targs(out, "sac", timesteps=200, checkpoint_freq=10_000))
-    assert read_json(out / "status.json") == {"state": "crashed", "timesteps": 60}
-    assert checkpoint_steps(out) == [60] and (out / "checkpoints" / "replay_60.pkl").is_file()
+    assert status_of(out) == ("crashed", 60)
+    assert checkpoint_steps(out) == [60] and (out / "checkpoints" / "step_60.replay.npz").is_file()
 
 
 def test_save_checkpoint_keeps_the_newest(tmp_path):
@@ -389,10 +409,11 @@ def test_save_checkpoint_keeps_the_newest(tmp_path):
     for n in (10, 20, 30):
         model.num_timesteps = n
         assert save_checkpoint(model, venv, folder) == folder / f"step_{n}.zip"
-    assert sorted(p.name for p in folder.iterdir()) == ["step_20.zip", "step_30.zip"]
+    files = ("policy.json", "policy.pt", "zip")
+    assert sorted(p.name for p in folder.iterdir()) == [f"step_{n}.{f}" for n in (20, 30) for f in files]
     model.num_timesteps = 40
     save_checkpoint(model, venv, folder, keep=1)
-    assert sorted(p.name for p in folder.iterdir()) == ["step_40.zip"]
+    assert sorted(p.name for p in folder.iterdir()) == [f"step_40.{f}" for f in files]
 
 
 # ================================================================================ determinism

@@ -11,21 +11,22 @@ from typing import Callable
 
 import numpy as np
 
-from chaoscontrol.agents.policies.run_files import run_config
+from chaoscontrol.agents.policies.saved import policy_run
 from chaoscontrol.envs.symmetry import KSSymmetry, canonical_indices, transform_rows
 
 
 def policy_frame(policy: str) -> KSSymmetry | None:
-    """The symmetry group of a policy trained on symmetry-reduced observations (from its run folder), else None.
+    """The symmetry group of a policy trained on symmetry-reduced observations (from its description or run
+    folder: :func:`~chaoscontrol.agents.policies.saved.policy_run`), else None.
 
-    :param policy: a policy spec; only an SB3 ``.zip`` in a run folder with ``symmetry_reduced`` has a frame.
+    :param policy: a policy spec; only an SB3 ``.zip`` of a run with ``symmetry_reduced`` has a frame.
     """
     from chaoscontrol.envs.ks_control import KSControlEnv
 
-    config = run_config(policy) if str(policy).endswith(".zip") else None
-    if not (config and config.get("args", {}).get("symmetry_reduced")):
+    run = policy_run(policy) if str(policy).endswith(".zip") else {}
+    if not run.get("symmetry_reduced"):
         return None
-    return KSSymmetry.from_env(KSControlEnv(**config["args"]["env_kwargs"]))
+    return KSSymmetry.from_env(KSControlEnv(**run["env_kwargs"]))
 
 
 def symmetry_reduced_policy(act: Callable[[np.ndarray], np.ndarray], symmetry: KSSymmetry) -> Callable[[np.ndarray], np.ndarray]:

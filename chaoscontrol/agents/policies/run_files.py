@@ -1,7 +1,9 @@
 """The files that belong to a saved model: its run folder, the run's ``config.json`` and its normalisation statistics.
 
-A model trained with ``normalize: true`` has its ``VecNormalize`` statistics next to it: ``OUT/vecnormalize.pkl``
-for ``model.zip`` and ``best_model.zip``, ``checkpoints/vecnormalize_<n>.pkl`` for ``checkpoints/step_<n>.zip``.
+A model trained with ``normalize: true`` has its pickled ``VecNormalize`` statistics next to it (SB3's form, read
+only with ``trust_pickle``): ``OUT/vecnormalize.pkl`` for ``model.zip`` and ``best_model.zip``,
+``checkpoints/vecnormalize_<n>.pkl`` for ``checkpoints/step_<n>.zip``. The same statistics as arrays belong to the
+project's own policy files (:mod:`~chaoscontrol.agents.policies.saved`).
 """
 
 from __future__ import annotations

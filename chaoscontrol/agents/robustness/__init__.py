@@ -19,8 +19,8 @@ Episode e of every level starts from the same initial state (env seed S + e),
 so the levels are compared on paired initial conditions. All N episodes of a
 level run together in one :class:`~chaoscontrol.envs.ks_vector.KSControlVectorEnv`.
 
-One job per module: :mod:`.args` (the arguments, checked before any row is written), :mod:`.level` (the
-episodes of one level), :mod:`.csv_rows` (the CSV and its resume), :mod:`.sweep` (the sweep over the levels),
+One job per module: :mod:`.args` (the arguments' values), :mod:`.level` (the
+episodes of one level), :mod:`.csv_rows` (the CSV and its resume), :mod:`.sweep` (the checks of what the arguments refer to, on one template env, and the sweep over the levels),
 :mod:`.summary` (per-level means and confidence half-widths), :mod:`.plot` (the figure).
 """
 

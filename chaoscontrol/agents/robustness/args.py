@@ -1,4 +1,5 @@
-"""The arguments of the robustness harness, checked (with the env and every level's perturbation) on construction."""
+"""The arguments of the robustness harness; making them checks their values only (what needs an env or a file is
+checked by :func:`~chaoscontrol.agents.robustness.sweep.run_robustness`, once, before any row is written)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from chaoscontrol.agents.adversarial import check_attack_keywords
 from chaoscontrol.agents.policies import check_policy_spec
-from chaoscontrol.envs.perturbation_wrappers import PERTURBATIONS, make_perturbation
+from chaoscontrol.envs.perturbation_wrappers import PERTURBATIONS
 from chaoscontrol.validation import check_int
 
 HARNESS_PERTURBATIONS = PERTURBATIONS + ("adversarial",)
@@ -41,6 +42,10 @@ class RobustnessArgs:
     """Deterministic actions of a trained policy."""
     progress: bool = True
     """Show a progress bar."""
+    trust_pickle: bool = False
+    """Allow a ``.zip`` without the project's policy files (``.policy.json`` beside it: an SB3 zip from elsewhere,
+    or saved before they existed): SB3's zip and ``vecnormalize.pkl`` are then unpickled, which runs any code they
+    hold. Only for files you trust."""
 
     def __post_init__(self) -> None:
         if self.perturbation not in HARNESS_PERTURBATIONS:
@@ -57,23 +62,10 @@ class RobustnessArgs:
         check_policy_spec("policy", self.policy)
         if self.perturbation == "adversarial" and not str(self.policy).endswith(".zip"):
             raise ValueError("perturbation 'adversarial' needs a trained policy (.zip) to attack (its gradient)")
-        self._preflight()
-
-    def _preflight(self) -> None:
-        """Build the env and every level's perturbation once, so that bad input fails before any row is written."""
-        from chaoscontrol.envs.ks_control import KSControlEnv
-
         if not isinstance(self.env_kwargs, dict) or not isinstance(self.perturbation_kwargs, dict):
             raise ValueError("env_kwargs and perturbation_kwargs must be dicts")
-        try:
-            probe = KSControlEnv(**self.env_kwargs)
-        except TypeError as exc:
-            raise ValueError(f"env_kwargs: {exc}") from exc
         if self.perturbation == "adversarial":
             check_attack_keywords(self.perturbation_kwargs)
-            return
-        for level in self.levels:
-            make_perturbation(self.perturbation, level, probe, **dict(self.perturbation_kwargs))
 
 
 __all__ = ["HARNESS_PERTURBATIONS", "RobustnessArgs"]

@@ -12,21 +12,25 @@ from chaoscontrol.envs.perturbation_wrappers import VectorPerturbation, make_per
 from chaoscontrol.envs.rollout import rollout
 
 
-def evaluate_level(args: RobustnessArgs, level: float) -> list[dict[str, Any]]:
+def evaluate_level(args: RobustnessArgs, level: float, template: Any = None) -> list[dict[str, Any]]:
     """Run the ``args.episodes`` episodes of one level; one dict per episode (the CSV columns).
 
     :param args: the sweep's arguments.
     :param level: the perturbation level.
+    :param template: an env of the sweep's configuration the perturbation is made for (its scale and spaces;
+        :func:`~chaoscontrol.agents.robustness.sweep.template_env`); default: the level's own batch.
     """
     venv = KSControlVectorEnv(
         num_envs=args.episodes, max_episode_steps=args.max_episode_steps, autoreset_mode="Disabled", **args.env_kwargs
     )
     if args.perturbation == "adversarial":
-        env, act = attacked_vector_env(venv, args.policy, level, args.seed, args.deterministic, **args.perturbation_kwargs)
+        env, act = attacked_vector_env(venv, args.policy, level, args.seed, args.deterministic, args.trust_pickle,
+                                       **args.perturbation_kwargs)
     else:
-        perturbation, target = make_perturbation(args.perturbation, level, venv, **dict(args.perturbation_kwargs))
+        perturbation, target = make_perturbation(args.perturbation, level, venv if template is None else template,
+                                                 **dict(args.perturbation_kwargs))
         env = VectorPerturbation(venv, perturbation, target)
-        act, _ = make_policy(args.policy, env, args.seed, args.deterministic)  # checked against the perturbed spaces
+        act, _ = make_policy(args.policy, env, args.seed, args.deterministic, args.trust_pickle)  # against the perturbed spaces
     run = rollout(env, act, args.max_episode_steps, seed=args.seed, info_keys=("blowup", "dissipation"))
     env.close()
     returns = run.totals()

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from chaoscontrol.agents.policies import make_policy
+from chaoscontrol.agents.policies import check_policy_file, make_policy
 from chaoscontrol.agents.robustness.args import RobustnessArgs
 from chaoscontrol.agents.robustness.csv_rows import completed_rows, row_appender
 from chaoscontrol.agents.robustness.level import evaluate_level
@@ -16,31 +16,57 @@ from chaoscontrol.envs.perturbation_wrappers import VectorPerturbation, make_per
 from chaoscontrol.io import write_json_atomic
 
 #: Arguments that may differ between a sweep and its resumption.
-_NOT_IDENTITY = ("levels", "out", "progress")
+_NOT_IDENTITY = ("levels", "out", "progress", "trust_pickle")
 
 
-def _probe_policy(args: RobustnessArgs) -> None:
-    """Build the policy against the (perturbed) env of the first level: a mismatch fails here."""
-    venv = KSControlVectorEnv(num_envs=1, max_episode_steps=args.max_episode_steps, autoreset_mode="Disabled", **args.env_kwargs)
+def template_env(args: RobustnessArgs) -> KSControlVectorEnv:
+    """One env of the sweep's configuration (a batch of one): the env, every level's perturbation and the policy are
+    checked on it, and the levels' perturbations are made for it.
+
+    :raises ValueError: unknown or bad keywords of the env, naming them.
+    """
+    try:
+        return KSControlVectorEnv(num_envs=1, max_episode_steps=args.max_episode_steps, autoreset_mode="Disabled", **args.env_kwargs)
+    except TypeError as exc:
+        raise ValueError(f"env_kwargs: {exc}") from exc
+
+
+def check_sweep(args: RobustnessArgs) -> KSControlVectorEnv:
+    """What the arguments refer to: the policy file, the env, every level's perturbation, and the policy against the
+    (perturbed) env of the first level, so that bad input fails before any row is written.
+
+    :param args: the sweep.
+    :return: the sweep's :func:`template_env`, on which all of it was checked.
+    :raises ValueError: naming the argument or file at fault.
+    """
+    check_policy_file("policy", args.policy)
+    template = template_env(args)
     if args.perturbation == "adversarial":
-        make_policy(args.policy, venv, args.seed)
-        return
-    perturbation, target = make_perturbation(args.perturbation, args.levels[0], venv, **dict(args.perturbation_kwargs))
-    make_policy(args.policy, VectorPerturbation(venv, perturbation, target), args.seed)
+        make_policy(args.policy, template, args.seed, trust_pickle=args.trust_pickle)
+        return template
+    for level in args.levels:
+        make_perturbation(args.perturbation, level, template, **dict(args.perturbation_kwargs))
+    perturbation, target = make_perturbation(args.perturbation, args.levels[0], template, **dict(args.perturbation_kwargs))
+    make_policy(args.policy, VectorPerturbation(template, perturbation, target), args.seed, trust_pickle=args.trust_pickle)
+    return template
 
 
 def run_robustness(args: RobustnessArgs) -> Path:
     """Run (or resume) the sweep of ``args``; returns the CSV path. Writes the CSV, the PNG and config.json.
 
+    The env, the perturbations and the policy are checked first, on one :func:`template_env`, before anything is
+    written.
+
     :param args: the sweep.
-    :raises ValueError: if ``args.out`` holds a sweep with other arguments, or the policy does not fit the env.
+    :raises ValueError: bad input (naming it), if ``args.out`` holds a sweep with other arguments, or the policy
+        does not fit the env (or would have to be unpickled without ``trust_pickle``, naming ``--trust-pickle``).
     """
     from tqdm.auto import tqdm
 
     from chaoscontrol import __version__
 
+    template = check_sweep(args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "robustness.csv"
     config_path = out / "config.json"
     identity = {k: v for k, v in asdict(args).items() if k not in _NOT_IDENTITY}
@@ -49,9 +75,7 @@ def run_robustness(args: RobustnessArgs) -> Path:
         previous = {k: v for k, v in previous.items() if k not in _NOT_IDENTITY}
         if previous != json.loads(json.dumps(identity)):
             raise ValueError(f"{out} holds a sweep with other arguments ({previous}); use another --out to start a new one")
-    # the policy against the perturbed env, before any row is written
-    probe_args = RobustnessArgs(**{**asdict(args), "episodes": 1, "levels": (args.levels[0],), "progress": False})
-    _probe_policy(probe_args)
+    out.mkdir(parents=True, exist_ok=True)
     done = completed_rows(csv_path)
     levels = sorted(set(args.levels) | set(done))
     write_json_atomic(config_path, {"args": identity | {"levels": levels}, "package_version": __version__})
@@ -60,11 +84,11 @@ def run_robustness(args: RobustnessArgs) -> Path:
             have = done.get(float(level), set())
             if len(have) >= args.episodes and all(e in have for e in range(args.episodes)):
                 continue
-            for row in evaluate_level(args, float(level)):
+            for row in evaluate_level(args, float(level), template):
                 if row["episode"] not in have:
                     append(row)
     plot_robustness(csv_path, out / "robustness.png", title=f"{args.policy} under {args.perturbation}")
     return csv_path
 
 
-__all__ = ["run_robustness"]
+__all__ = ["check_sweep", "run_robustness", "template_env"]

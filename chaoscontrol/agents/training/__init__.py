@@ -2,18 +2,21 @@
 
 ``chaoscontrol train --algo ppo --seed 0 --timesteps 200000 --out runs/ppo`` writes the run folder of
 :mod:`.run_folder` (configuration, checkpoints, evaluations on the truth, models, timing, status); ``--resume``
-continues from the newest checkpoint with its replay buffer, normalisation statistics and step counter, to the
-(possibly larger) ``timesteps``.
+continues from the newest readable checkpoint with its replay buffer, normalisation statistics and step counter, to
+the (possibly larger) ``timesteps``, without unpickling anything.
 
 One job per module: :mod:`.args` (the arguments, and the checks of what they refer to), :mod:`.run_folder` (the
-run folder's files), :mod:`.checkpoints` (checkpoints and resuming), :mod:`.signals` (SIGTERM as Ctrl-C),
-:mod:`.callback` (checkpoints, evaluations and progress every few env steps), :mod:`.loop` (the training loop).
+run folder's files), :mod:`.status` (the heartbeat in ``status.json``, and stopped runs told apart),
+:mod:`.checkpoints` (checkpoints and resuming), :mod:`.replay_files` (replay buffers as arrays), :mod:`.signals`
+(SIGINT and SIGTERM as Ctrl-C), :mod:`.callback` (checkpoints, evaluations, heartbeat and progress every few env
+steps), :mod:`.loop` (the training loop).
 """
 
 from chaoscontrol.agents.training.args import EVAL_SEED_OFFSET, AgentTrainArgs
 from chaoscontrol.agents.training.callback import evaluate_on
 from chaoscontrol.agents.training.checkpoints import has_checkpoint, save_checkpoint
 from chaoscontrol.agents.training.loop import train_agent
-from chaoscontrol.agents.training.run_folder import run_status
+from chaoscontrol.agents.training.status import RunStatus, read_status, run_status
 
-__all__ = ["AgentTrainArgs", "EVAL_SEED_OFFSET", "evaluate_on", "has_checkpoint", "run_status", "save_checkpoint", "train_agent"]
+__all__ = ["AgentTrainArgs", "EVAL_SEED_OFFSET", "RunStatus", "evaluate_on", "has_checkpoint", "read_status", "run_status",
+           "save_checkpoint", "train_agent"]

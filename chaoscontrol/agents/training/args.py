@@ -80,6 +80,9 @@ class AgentTrainArgs:
     """With ``residual``: the agent's mean action is pi(o) - pi(o*), zero at the baseline's rest observation o*
     (:class:`~chaoscontrol.agents.residual.AnchoredResidualPolicy`), so the equilibrium stays a fixed point.
     PPO only, without ``normalize``, gSDE or ``symmetry_reduced``."""
+    trust_pickle: bool = False
+    """With ``--resume``, allow a checkpoint without its policy files (one written before they existed): SB3's zip
+    and pickles are then unpickled, which runs any code they hold. Only for run folders you trust."""
 
     def __post_init__(self) -> None:
         from chaoscontrol.envs.registration import ENV_SPECS

@@ -1,4 +1,4 @@
-"""What a training run does every few env steps: checkpoints, evaluations on the truth, the progress bar."""
+"""What a training run does every few env steps: checkpoints, evaluations on the truth, the heartbeat, the progress bar."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from chaoscontrol.agents.training.checkpoints import save_checkpoint
 from chaoscontrol.agents.training.run_folder import append_evaluation, evaluation_rows, save_best_model
 from chaoscontrol.agents.training.args import EVAL_SEED_OFFSET, AgentTrainArgs
+from chaoscontrol.agents.training.status import Heartbeat
 from chaoscontrol.agents.vec_wrappers import GymnasiumVectorView
 from chaoscontrol.envs.rollout import rollout
 
@@ -45,18 +46,26 @@ def evaluate_on(model: Any, venv: Any, episodes: int, deterministic: bool = True
 
 
 class RunCallback(BaseCallback):
-    """Checkpoints, truth evaluations and the progress bar of a training run, by env steps.
+    """Checkpoints, truth evaluations, the heartbeat and the progress bar of a training run, by env steps.
+
+    The heartbeat (``status.json``) is written at every checkpoint and evaluation, and at least every
+    :data:`~chaoscontrol.agents.training.status.HEARTBEAT_INTERVAL_S` seconds.
 
     :param args: the run's arguments (frequencies, evaluation episodes and seed, total steps).
     :param eval_env: the evaluation stack on the truth.
     :param started: ``time.perf_counter()`` when this session started.
     :param wall_before: wall seconds of the run's earlier sessions.
+    :param heartbeat: the writer of ``status.json`` (default: a new one).
+    :param run: the run's :func:`~chaoscontrol.agents.policies.saved.run_metadata`, for the saved policies.
     """
 
-    def __init__(self, args: AgentTrainArgs, eval_env: Any, started: float, wall_before: float) -> None:
+    def __init__(self, args: AgentTrainArgs, eval_env: Any, started: float, wall_before: float,
+                 heartbeat: Heartbeat | None = None, run: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.args, self.out, self.eval_env = args, Path(args.out), eval_env
         self.started, self.wall_before = started, wall_before
+        self.heartbeat = heartbeat if heartbeat is not None else Heartbeat(self.out, wall_before, started)
+        self.run = run
         self.bar = None
         self.best = -math.inf
         self.next_ckpt = 0
@@ -75,12 +84,18 @@ class RunCallback(BaseCallback):
         n = self.model.num_timesteps
         if self.bar is not None:
             self.bar.update(n - self.bar.n)
+        beat = self.heartbeat.due()
         if n >= self.next_ckpt:
-            save_checkpoint(self.model, self.model.get_env(), self.out / "checkpoints")
+            path = save_checkpoint(self.model, self.model.get_env(), self.out / "checkpoints", run=self.run)
+            self.heartbeat.beat("running", n, path)
+            beat = False
             self.next_ckpt += args.checkpoint_freq * max(1, (n - self.next_ckpt) // args.checkpoint_freq + 1)
         if n >= self.next_eval and n < args.timesteps:  # the final policy is evaluated after its last update
             self.evaluate()
+            beat = True
             self.next_eval += args.eval_freq * max(1, (n - self.next_eval) // args.eval_freq + 1)
+        if beat:
+            self.heartbeat.beat("running", n)
         return True
 
     def evaluate(self) -> dict[str, float]:
@@ -98,7 +113,7 @@ class RunCallback(BaseCallback):
         self.logger.record("eval/mean_cost_second_half", result["mean_cost_second_half"])
         if result["mean_return"] > self.best:
             self.best = result["mean_return"]
-            save_best_model(self.model, out)
+            save_best_model(self.model, out, train_env, self.run)
         if self.bar is not None:
             self.bar.set_postfix(eval_return=f"{result['mean_return']:.1f}")
         return result

@@ -1,30 +1,35 @@
 """The training loop: an SB3 agent trained on the batched KS env (truth or surrogate) into its run folder.
 
 :func:`train_agent` checks what the arguments refer to, builds the training stack and the evaluation stack on the
-truth, starts a model (or loads the newest checkpoint to resume), trains it with the run's callback and writes the
-final model, the timing and the status; an interruption (Ctrl-C, SIGTERM) or a crash checkpoints first.
+truth, starts a model (or loads the newest readable checkpoint to resume), trains it with the run's callback and
+writes the final model, the timing and the status (a heartbeat while it runs); an interruption (Ctrl-C, SIGINT,
+SIGTERM) or a crash checkpoints first.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from chaoscontrol.agents.env_stack import find_timer, find_wrapper, make_vec_env
 from chaoscontrol.agents.hyperparams import Hyperparams, algorithm_class
 from chaoscontrol.agents.training.args import EVAL_SEED_OFFSET, AgentTrainArgs, check_anchor, check_augmentation, template_env
+from chaoscontrol.agents.policies.description import describe_policy
+from chaoscontrol.agents.policies.saved import run_metadata
 from chaoscontrol.agents.training.callback import RunCallback
 from chaoscontrol.agents.training.checkpoints import check_run_folder, load_checkpoint, save_checkpoint
 from chaoscontrol.agents.training.run_folder import (
     evaluation_rows,
     read_timing,
+    record_resume,
     save_final_model,
     write_config,
-    write_status,
     write_timing,
 )
-from chaoscontrol.agents.training.signals import sigterm_as_keyboard_interrupt
+from chaoscontrol.agents.training.signals import stop_signals_as_keyboard_interrupt
+from chaoscontrol.agents.training.status import Heartbeat
 from chaoscontrol.agents.vec_wrappers import VecAdversarialTraining, VecResidualControl
 
 
@@ -35,9 +40,10 @@ def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
     env's keywords, the surrogate, the wrappers on the env) is checked here, once, before anything is written.
 
     :param args: the run's arguments.
-    :param resume: continue the run in ``args.out`` from its newest checkpoint.
+    :param resume: continue the run in ``args.out`` from its newest readable checkpoint.
     :raises ValueError: bad input of those (naming it), a new run into a folder that already has checkpoints, or a
-        resume whose arguments differ from the run's (naming the keys), or with no checkpoint to resume from.
+        resume whose arguments differ from the run's (naming the keys), with no readable checkpoint to resume from,
+        of a run another process trains now, or from a checkpoint of SB3's pickles without ``trust_pickle``.
     """
     import numba
     import torch
@@ -83,44 +89,50 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
         write_config(out, args, hp.to_dict(), template.config_dict())
     if hp.normalize:
         eval_env = VecNormalize(eval_env, norm_obs=True, norm_reward=False, training=False)
+    checkpoint = None
     if resume:
-        model, venv = load_checkpoint(algorithm_class(args.algo), args, hp, venv)
+        model, venv, checkpoint = load_checkpoint(args, hp, venv, lambda v: _new_model(args, hp, v, symmetry), args.trust_pickle)
+        record_resume(out, args, int(model.num_timesteps))
         timing_before = read_timing(out)  # the run's earlier sessions
     else:
         model = _new_model(args, hp, venv, symmetry)
         timing_before = {"wall_s": 0.0, "env_s": 0.0}
+    try:  # a policy the saved files cannot describe fails now, not at the first checkpoint
+        describe_policy(model.policy)
+    except TypeError as exc:
+        raise ValueError(f"the policy cannot be saved as policy files: {exc}") from exc
     adversary = find_wrapper(venv, VecAdversarialTraining)
     if adversary is not None:
         adversary.attach(model)
     started = time.perf_counter()
-    callback = RunCallback(args, eval_env, started, timing_before["wall_s"])
-    write_status(out, "running", int(model.num_timesteps))
+    run = run_metadata(asdict(args), hp.normalize)
+    heartbeat = Heartbeat(out, timing_before["wall_s"], started)
+    callback = RunCallback(args, eval_env, started, timing_before["wall_s"], heartbeat=heartbeat, run=run)
+    heartbeat.beat("running", int(model.num_timesteps), checkpoint)
     remaining = args.timesteps - int(model.num_timesteps)
 
-    def finish(state: str) -> None:
+    def finish(state: str, checkpoint: Path) -> None:
         wall = timing_before["wall_s"] + time.perf_counter() - started
         write_timing(out, wall, timing_before["env_s"] + find_timer(venv).seconds, int(model.num_timesteps))
-        write_status(out, state, int(model.num_timesteps))
+        heartbeat.beat(state, int(model.num_timesteps), checkpoint)
 
-    with sigterm_as_keyboard_interrupt():
+    with stop_signals_as_keyboard_interrupt():
         try:
             if remaining > 0:
                 model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=not resume, tb_log_name="run",
                             progress_bar=False)
         except KeyboardInterrupt:
-            save_checkpoint(model, venv, out / "checkpoints")
-            finish("interrupted")
+            finish("interrupted", save_checkpoint(model, venv, out / "checkpoints", run=run))
             raise
         except Exception:
-            save_checkpoint(model, venv, out / "checkpoints")
-            finish("crashed")
+            finish("crashed", save_checkpoint(model, venv, out / "checkpoints", run=run))
             raise
-    save_checkpoint(model, venv, out / "checkpoints")
+    checkpoint = save_checkpoint(model, venv, out / "checkpoints", run=run)
     last_eval = max((r["timesteps"] for r in evaluation_rows(out)), default=-1)
     if args.eval_freq and remaining > 0 and last_eval < int(model.num_timesteps):
         callback.evaluate()  # the final policy is always evaluated
-    path = save_final_model(model, venv, out)
-    finish("finished")
+    path = save_final_model(model, venv, out, run)
+    finish("finished", checkpoint)
     venv.close()
     eval_env.close()
     return path

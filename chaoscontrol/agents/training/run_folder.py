@@ -1,14 +1,18 @@
 """The run folder of a training run (``chaoscontrol train --out DIR``): its files, written and read back.
 
 - ``config.json``: the arguments, the resolved hyper-parameters, the env configuration, the seed, the
-  package version and the git hash;
+  package version and the git hash; a resume replaces the arguments by its own (its ``timesteps``...) and adds a
+  line to ``sessions``;
 - ``checkpoints/``: the checkpoints (:mod:`~chaoscontrol.agents.training.checkpoints`);
 - ``evaluations.jsonl``: one line per evaluation on the **truth** env (``eval_episodes`` episodes, fixed
   seeds, deterministic actions, the training wrappers): steps, mean and std of the return, mean cost over
   the second half, wall time;
-- ``best_model.zip`` (best evaluation so far), ``model.zip`` (final), ``vecnormalize.pkl``;
+- ``best_model.zip`` (best evaluation so far) and ``model.zip`` (final), SB3's files, each with the policy files
+  that are read without unpickling (``best_model.policy.json``, ``.policy.pt``, and ``.vecnormalize.npz`` with
+  ``normalize``; :mod:`~chaoscontrol.agents.policies.saved`); ``vecnormalize.pkl``, SB3's statistics of the
+  final model;
 - ``tb/``: TensorBoard logs; ``timing.json``: wall time, time inside the env, and their ratio;
-- ``status.json``: ``running``, ``interrupted``, ``crashed`` or ``finished``, with the step counter.
+- ``status.json``: the heartbeat of the run (:mod:`~chaoscontrol.agents.training.status`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from chaoscontrol.agents.policies.saved import save_policy_files
 from chaoscontrol.io import atomic_path, git_hash, write_json_atomic
 
 
@@ -39,6 +44,24 @@ def write_config(out: Path, args: Any, hyperparams: dict[str, Any], env_config: 
     })
 
 
+def record_resume(out: Path, args: Any, from_step: int) -> None:
+    """Record a resume in ``config.json``: its arguments replace the run's (the keys that shape the run are equal;
+    ``timesteps`` and the frequencies may differ), and ``sessions`` gets a line (the step it resumed from, its
+    ``timesteps``, version and git hash).
+
+    :param out: the run folder.
+    :param args: the resume's :class:`~chaoscontrol.agents.training.args.AgentTrainArgs`.
+    :param from_step: the step of the checkpoint it resumed from.
+    """
+    from chaoscontrol import __version__
+
+    config = json.loads((out / "config.json").read_text())
+    sessions = list(config.get("sessions") or [{"from_step": 0, "timesteps": config["args"].get("timesteps"),
+                                                 "package_version": config.get("package_version"), "git_hash": config.get("git_hash")}])
+    sessions.append({"from_step": int(from_step), "timesteps": args.timesteps, "package_version": __version__, "git_hash": git_hash()})
+    write_json_atomic(out / "config.json", {**config, "args": asdict(args), "sessions": sessions})
+
+
 def run_arguments(out: str | Path) -> dict[str, Any]:
     """The arguments the run in ``out`` was started with (``config.json``).
 
@@ -49,25 +72,6 @@ def run_arguments(out: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ValueError(f"cannot resume: {str(path)!r} does not exist")
     return json.loads(path.read_text())["args"]
-
-
-def write_status(out: Path, state: str, steps: int) -> None:
-    """Write ``status.json``: the run's state and its step counter.
-
-    :param out: the run folder.
-    :param state: ``running``, ``interrupted``, ``crashed`` or ``finished``.
-    :param steps: env steps done.
-    """
-    write_json_atomic(out / "status.json", {"state": state, "timesteps": steps})
-
-
-def run_status(out: str | Path) -> str | None:
-    """``running``, ``interrupted``, ``crashed`` or ``finished`` from ``out/status.json``; None if never started.
-
-    :param out: the run folder.
-    """
-    path = Path(out) / "status.json"
-    return json.loads(path.read_text())["state"] if path.exists() else None
 
 
 def append_evaluation(out: Path, row: dict[str, Any]) -> None:
@@ -112,33 +116,40 @@ def write_timing(out: Path, wall_s: float, env_s: float, steps: int) -> None:
                                             "timesteps": steps})
 
 
-def save_best_model(model: Any, out: Path) -> None:
-    """Write ``best_model.zip`` (atomically).
+def save_best_model(model: Any, out: Path, venv: Any = None, run: dict[str, Any] | None = None) -> None:
+    """Write ``best_model.zip`` and its policy files (with the statistics of a ``VecNormalize`` ``venv`` now), each
+    atomically.
 
     :param model: the SB3 model.
     :param out: the run folder.
+    :param venv: its training env.
+    :param run: the run's :func:`~chaoscontrol.agents.policies.saved.run_metadata`.
     """
+    save_policy_files(model, out / "best_model", venv, run)
     with atomic_path(out / "best_model.zip") as tmp:
         model.save(tmp)
 
 
-def save_final_model(model: Any, venv: Any, out: Path) -> Path:
-    """Write ``model.zip`` and, for a ``VecNormalize`` training env, ``vecnormalize.pkl`` (each atomically).
+def save_final_model(model: Any, venv: Any, out: Path, run: dict[str, Any] | None = None) -> Path:
+    """Write ``model.zip``, its policy files and, for a ``VecNormalize`` training env, ``vecnormalize.pkl`` (each
+    atomically, ``model.zip`` last).
 
     :param model: the SB3 model.
     :param venv: its training env.
     :param out: the run folder.
+    :param run: the run's :func:`~chaoscontrol.agents.policies.saved.run_metadata`.
     :return: the path of ``model.zip``.
     """
     from stable_baselines3.common.vec_env import VecNormalize
 
-    with atomic_path(out / "model.zip") as tmp:
-        model.save(tmp)
     if isinstance(venv, VecNormalize):
         with atomic_path(out / "vecnormalize.pkl") as tmp:
             venv.save(tmp)
+    save_policy_files(model, out / "model", venv, run)
+    with atomic_path(out / "model.zip") as tmp:
+        model.save(tmp)
     return out / "model.zip"
 
 
-__all__ = ["append_evaluation", "evaluation_rows", "read_timing", "run_arguments", "run_status", "save_best_model",
-           "save_final_model", "write_config", "write_status", "write_timing"]
+__all__ = ["append_evaluation", "evaluation_rows", "read_timing", "record_resume", "run_arguments", "save_best_model",
+           "save_final_model", "write_config", "write_timing"]

@@ -1,4 +1,8 @@
-"""SIGTERM (a scheduler's or ``kill``'s stop) as Ctrl-C, so that a stopped training run checkpoints the same way."""
+"""SIGINT and SIGTERM as Ctrl-C, so that a stopped training run checkpoints the same way however it was stopped.
+
+A scheduler's or ``kill``'s stop is SIGTERM. SIGINT needs a handler too: a shell starts a background job (``&``) with
+SIGINT ignored, and Python then leaves it ignored, so ``kill -INT`` would do nothing to a run started that way.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+#: The signals that stop a run as Ctrl-C does.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 @contextmanager
-def sigterm_as_keyboard_interrupt() -> Iterator[None]:
-    """Inside the block, SIGTERM raises ``KeyboardInterrupt``; the previous handler is restored after it.
+def stop_signals_as_keyboard_interrupt() -> Iterator[None]:
+    """Inside the block, SIGINT and SIGTERM raise ``KeyboardInterrupt`` (even where SIGINT was ignored); the previous
+    handlers are restored after it.
 
     Outside the main thread, where signal handlers cannot be set, the block runs unchanged.
     """
@@ -21,12 +29,13 @@ def sigterm_as_keyboard_interrupt() -> Iterator[None]:
     def handler(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, before in previous.items():
+            if before is not None:
+                signal.signal(signum, before)
 
 
-__all__ = ["sigterm_as_keyboard_interrupt"]
+__all__ = ["STOP_SIGNALS", "stop_signals_as_keyboard_interrupt"]
