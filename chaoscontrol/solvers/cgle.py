@@ -73,6 +73,7 @@ from chaoscontrol.solvers.etdrk4 import (
     ROW_F3,
     ROW_Q,
     etdrk4_stage_rows,
+    etdrk4_step_reference,
     etdrk4_third_stage_rows,
     etdrk4_update_rows,
 )
@@ -283,23 +284,10 @@ def cgle_etdrk4_steps_rows(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, 
     :param n_steps: number of solver steps.
     """
     rows, n = v.shape
-    e = coeffs[0]
-    e2 = coeffs[1]
-    q = coeffs[2]
-    f1 = coeffs[3]
-    f2 = coeffs[4]
-    f3 = coeffs[5]
-    shift = coeffs[6]
+    e, e2, q, f1, f2, f3, shift = coeffs[0], coeffs[1], coeffs[2], coeffs[3], coeffs[4], coeffs[5], coeffs[6]
     axes = np.array([0, 1], dtype=np.int64)  # FFT axis of a single row, of a block
-    work = np.empty((8, rows, n), dtype=np.complex128)
-    phys = work[0]
-    nv = work[1]
-    na = work[2]
-    nb = work[3]
-    nc = work[4]
-    a = work[5]
-    b = work[6]
-    c = work[7]
+    work = np.empty((8, rows, n), dtype=np.complex128)  # the grid field, N(v), N(a), N(b), N(c), a, b, c
+    phys, nv, na, nb, nc, a, b, c = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
     for _ in range(n_steps):
         _nonlinear_rows(v, fhat, g, shift, phys, nv, axes)
         etdrk4_stage_rows(a, v, nv, e2, q)
@@ -336,20 +324,13 @@ def cgle_etdrk4_step_reference(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarr
     :param g: the nonlinear coefficient -(1 + i beta).
     :return: the new spectral state (a new array).
     """
-    e, e2, q, f1, f2, f3, shift = coeffs
+    shift = coeffs[ROW_SHIFT]
 
     def nonlinear(w: np.ndarray) -> np.ndarray:
         a = np.fft.ifft(w, axis=-1)
         return np.fft.fft(g * np.abs(a) ** 2 * a, axis=-1) + shift * w + fhat
 
-    nv = nonlinear(v)
-    a = e2 * v + q * nv
-    na = nonlinear(a)
-    b = e2 * v + q * na
-    nb = nonlinear(b)
-    c = e2 * a + q * (2.0 * nb - nv)
-    nc = nonlinear(c)
-    return e * v + f1 * nv + 2.0 * f2 * (na + nb) + f3 * nc
+    return etdrk4_step_reference(v, nonlinear, coeffs)
 
 
 __all__ = [

@@ -27,6 +27,8 @@ them (the KS kernel, :mod:`chaoscontrol.solvers.ks`; CGLE, :mod:`chaoscontrol.so
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numba
 import numpy as np
 
@@ -97,4 +99,23 @@ def etdrk4_update_rows(v: np.ndarray, nv: np.ndarray, na: np.ndarray, nb: np.nda
     for r in range(v.shape[0]):
         for m in range(v.shape[1]):
             v[r, m] = e[m] * v[r, m] + f1[m] * nv[r, m] + 2.0 * f2[m] * (na[r, m] + nb[r, m]) + f3[m] * nc[r, m]
+
+
+def etdrk4_step_reference(v: np.ndarray, nonlinear: Callable[[np.ndarray], np.ndarray], weights: np.ndarray) -> np.ndarray:
+    """One ETDRK4 step in plain NumPy (the readable reference of the scheme above).
+
+    :param v: the state in the diagonalising basis, (..., M).
+    :param nonlinear: N(w) of a state of the same shape (forcing included).
+    :param weights: the rows E, E2, Q, f1, f2, f3 of :func:`etdrk4_coefficients` (further rows are ignored).
+    :return: the new state (a new array).
+    """
+    e, e2, q, f1, f2, f3 = weights[:N_ROWS]
+    nv = nonlinear(v)
+    a = e2 * v + q * nv
+    na = nonlinear(a)
+    b = e2 * v + q * na
+    nb = nonlinear(b)
+    c = e2 * a + q * (2.0 * nb - nv)
+    nc = nonlinear(c)
+    return e * v + f1 * nv + 2.0 * f2 * (na + nb) + f3 * nc
 

@@ -47,6 +47,7 @@ from chaoscontrol.solvers.etdrk4 import (
     N_ROWS,
     etdrk4_coefficients,
     etdrk4_stage_rows,
+    etdrk4_step_reference,
     etdrk4_third_stage_rows,
     etdrk4_update_rows,
 )
@@ -177,23 +178,11 @@ def ks_etdrk4_steps_rows(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, n_
     """
     rows, m_modes = v.shape
     n = 2 * (m_modes - 1)
-    e = coeffs[0]
-    e2 = coeffs[1]
-    q = coeffs[2]
-    f1 = coeffs[3]
-    f2 = coeffs[4]
-    f3 = coeffs[5]
-    g = coeffs[6]
+    e, e2, q, f1, f2, f3, g = coeffs[0], coeffs[1], coeffs[2], coeffs[3], coeffs[4], coeffs[5], coeffs[6]
     u = np.empty((rows, n), dtype=np.float64)
     axes = np.array([0, 1], dtype=np.int64)  # FFT axis of a single row, of a block
-    work = np.empty((7, rows, m_modes), dtype=np.complex128)
-    nv = work[0]
-    na = work[1]
-    nb = work[2]
-    nc = work[3]
-    a = work[4]
-    b = work[5]
-    c = work[6]
+    work = np.empty((7, rows, m_modes), dtype=np.complex128)  # N(v), N(a), N(b), N(c), a, b, c
+    nv, na, nb, nc, a, b, c = work[0], work[1], work[2], work[3], work[4], work[5], work[6]
     for _ in range(n_steps):
         _nonlinear_rows(v, fhat, g, u, nv, axes)
         etdrk4_stage_rows(a, v, nv, e2, q)
@@ -255,18 +244,11 @@ def ks_etdrk4_step_reference(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray
     :param coeffs: :func:`ks_coefficients`, shape (7, M).
     :return: the new spectral state (a new array).
     """
-    e, e2, q, f1, f2, f3, g = coeffs
+    g = coeffs[ROW_G]
     n = 2 * (v.shape[-1] - 1)
 
     def nonlinear(w: np.ndarray) -> np.ndarray:
         u = np.fft.irfft(w, n, axis=-1)
         return 1j * g * np.fft.rfft(u * u, axis=-1) + fhat
 
-    nv = nonlinear(v)
-    a = e2 * v + q * nv
-    na = nonlinear(a)
-    b = e2 * v + q * na
-    nb = nonlinear(b)
-    c = e2 * a + q * (2.0 * nb - nv)
-    nc = nonlinear(c)
-    return e * v + f1 * nv + 2.0 * f2 * (na + nb) + f3 * nc
+    return etdrk4_step_reference(v, nonlinear, coeffs)

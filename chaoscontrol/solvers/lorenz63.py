@@ -223,17 +223,9 @@ def _control_blocks(x, actions, controlled, max_forcing, params, dt, n_steps, fi
                               field_out[lo:hi], diag_out[lo:hi])
 
 
-def lorenz63_control_interval_batch(
-    x: np.ndarray,
-    actions: np.ndarray,
-    controlled: np.ndarray,
-    max_forcing: float,
-    params: np.ndarray,
-    dt: float,
-    n_steps: int,
-    field_out: np.ndarray,
-    diag_out: np.ndarray,
-) -> int:
+def lorenz63_control_interval_batch(x: np.ndarray, actions: np.ndarray, controlled: np.ndarray, max_forcing: float,
+                                    params: np.ndarray, dt: float, n_steps: int, field_out: np.ndarray,
+                                    diag_out: np.ndarray) -> int:
     """:func:`lorenz63_control_rows` for B states, in parallel over blocks of rows.
 
     All actions are checked before any state changes; each row's result is

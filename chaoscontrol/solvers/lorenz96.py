@@ -239,17 +239,9 @@ def _control_blocks(x, actions, sites, max_forcing, F, dt, n_steps, field_out, d
                               field_out[lo:hi], diag_out[lo:hi])
 
 
-def lorenz96_control_interval_batch(
-    x: np.ndarray,
-    actions: np.ndarray,
-    sites: np.ndarray,
-    max_forcing: float,
-    F: float,
-    dt: float,
-    n_steps: int,
-    field_out: np.ndarray,
-    diag_out: np.ndarray,
-) -> int:
+def lorenz96_control_interval_batch(x: np.ndarray, actions: np.ndarray, sites: np.ndarray, max_forcing: float,
+                                    F: float, dt: float, n_steps: int, field_out: np.ndarray,
+                                    diag_out: np.ndarray) -> int:
     """:func:`lorenz96_control_rows` for B states, in parallel over blocks of rows.
 
     All actions are checked before any state changes; each row's result is
