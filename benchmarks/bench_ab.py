@@ -19,7 +19,9 @@ then times:
 
 The table gives, per measurement, the median over repeats of each tree's rate and
 of the per-repeat ratio new / ref (within a repeat the two runs are adjacent).
-Threads: ``NUMBA_NUM_THREADS``/``OMP_NUM_THREADS`` are passed through as set.
+Threads: ``NUMBA_NUM_THREADS``/``OMP_NUM_THREADS`` are passed through as set; run with
+``OMP_NUM_THREADS=1`` on a shared machine (two torch threads contending with other processes
+make the surrogate's figure mostly a measure of the load).
 The repeats, the machine information and the ``--json`` document are those of
 benchmarks/_common.py (the children turn the garbage collector off themselves).
 """
