@@ -93,6 +93,7 @@ def test_train_again_needs_resume(tmp_path, capsys):
     one_error_line(capsys, "--resume")
     assert cli.main(train_argv(out, "--resume", timesteps=64)) == 0
     assert state_of(out) == {"state": "finished", "timesteps": 64}
+    assert json.loads((out / "config.json").read_text())["args"]["timesteps"] == 64  # the resume's --timesteps
     assert cli.main(train_argv(out, "--resume", "--seed", "1", timesteps=96)) == 2
     one_error_line(capsys, "seed")
 
