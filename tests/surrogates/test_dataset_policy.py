@@ -20,7 +20,11 @@ ENV = {"burn_in": 10.0}
 def policy_file(tmp_path):
     """An SB3 .zip of an untrained PPO on the default env (the file's existence is all DatasetSpec checks)."""
     path = tmp_path / "policy.zip"
-    PPO("MlpPolicy", gym.make("KS-Control-v0", burn_in=10.0), seed=0, device="cpu").save(path)
+    from chaoscontrol.agents.policies import save_policy_files
+
+    model = PPO("MlpPolicy", gym.make("KS-Control-v0", burn_in=10.0), seed=0, device="cpu")
+    model.save(path)
+    save_policy_files(model, path)  # the files the default, pickle-free load path reads
     return path
 
 
