@@ -37,6 +37,23 @@ from chaoscontrol.solvers.dynamics import Dynamics
 from chaoscontrol.validation import check_non_negative, check_positive
 
 
+def real_array(name: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` as a float64 array, or a ``ValueError`` naming ``name`` (not numeric, ragged, or complex: a complex
+    array would lose its imaginary part in the cast). The shape is checked by the caller; ``shape`` is for the message.
+    """
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub":  # the common case, at the least cost
+        return value.astype(np.float64, copy=False)
+    try:
+        raw = np.asarray(value)
+        if np.iscomplexobj(raw):
+            raise ValueError(f"{name} must be real, got a complex array {value!r}")
+        return raw.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        if "must be real" in str(exc):
+            raise
+        raise ValueError(f"{name} must be a real array of shape {shape}, got {value!r}") from exc
+
+
 class ControlEnv(gym.Env):
     """A Gymnasium env over a dynamics object (see the module docstring).
 
@@ -115,9 +132,7 @@ class ControlEnv(gym.Env):
         return self.observer(self._field, True), info  # clipped: a random start may exceed a small threshold
 
     def step(self, action):
-        if np.iscomplexobj(action):
-            raise ValueError(f"action must be real, got a complex array {action!r}")
-        a = np.asarray(action, dtype=np.float64)
+        a = real_array("action", action, self.action_space.shape)
         if a.shape != self.action_space.shape:
             raise ValueError(f"action must have shape {self.action_space.shape}, got {a.shape}")
         if not self._advance_one(self._state, self._field, a, self._diag_row):
@@ -155,9 +170,7 @@ class ControlEnv(gym.Env):
         if options.get("u0") is None:
             return None
         shape = tuple(self.dynamics.field_shape)
-        if np.iscomplexobj(options["u0"]):
-            raise ValueError("options['u0'] must be real, got a complex array")
-        u0 = np.array(options["u0"], dtype=np.float64)
+        u0 = np.array(real_array("options['u0']", options["u0"], shape))
         if u0.shape != shape:
             raise ValueError(f"options['u0'] must have shape {shape}, got {u0.shape}")
         if not np.all(np.isfinite(u0)):
@@ -214,4 +227,4 @@ class EntryPoint:
         return self.env_class(**kwargs)
 
 
-__all__ = ["ControlEnv", "EntryPoint"]
+__all__ = ["ControlEnv", "EntryPoint", "real_array"]

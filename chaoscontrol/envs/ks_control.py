@@ -259,7 +259,10 @@ class KSControlEnv(RenderHistory, ControlEnv):
             except ValueError as exc:
                 raise ValueError(f"target={target!r} is not available: {exc}") from exc
         else:
-            u_star = np.array(target, dtype=np.float64)
+            try:
+                u_star = np.array(target, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"target must be one of {TARGETS} or an array of shape ({cfg.N},), got {target!r}") from exc
             if u_star.shape != (cfg.N,) or not np.all(np.isfinite(u_star)):
                 raise ValueError(f"target array must be finite with shape ({cfg.N},), got shape {u_star.shape}")
         u_star.setflags(write=False)

@@ -186,7 +186,8 @@ class Lorenz63ControlEnv(RenderHistory, ControlEnv):
         self.config = truth.config
         self.sensors = resolve_indices("sensors", sensors, 3)
         self.objective = check_choice("objective", objective, OBJECTIVES)
-        self.target = resolve_target(self.objective, target, TARGETS, self.config.fixed_points(), (3,))
+        self.target = resolve_target(self.objective, target, TARGETS, self.config.fixed_points(), (3,),
+                                     f"rho={self.config.rho!r}, beta={self.config.beta!r}")
         self.region = self._resolve_region(region)
         self._init_render(render_mode, render_history)
         bound = check_positive("blowup_threshold", blowup_threshold)

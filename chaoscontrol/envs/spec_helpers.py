@@ -31,13 +31,14 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 
 def resolve_target(objective: str, target: str | np.ndarray | None, names: Sequence[str],
-                   available: dict[str, np.ndarray], shape: tuple[int, ...]) -> np.ndarray | None:
+                   available: dict[str, np.ndarray], shape: tuple[int, ...], parameters: str = "") -> np.ndarray | None:
     """The read-only target field of the ``target`` keyword, or None when ``objective`` is not ``"target"``.
 
     :param target: one of ``names`` (None: the first), or a finite array of ``shape``.
     :param available: the named states this configuration has (a name of ``names`` may be missing, e.g. C+-
         of Lorenz-63 for rho <= 1).
-    :raises ValueError: naming ``target``.
+    :param parameters: the keywords the named states depend on, for the error (``"rho=0.5"``).
+    :raises ValueError: naming ``target`` (and ``parameters``).
     """
     if objective != "target":
         if target is not None:
@@ -47,10 +48,14 @@ def resolve_target(objective: str, target: str | np.ndarray | None, names: Seque
     if isinstance(target, str):
         check_choice("target", target, names)
         if target not in available:
-            raise ValueError(f"target={target!r} does not exist for these parameters (they have {sorted(available)})")
+            where = f" ({parameters})" if parameters else ""
+            raise ValueError(f"target={target!r} does not exist for these parameters{where}; they have {sorted(available)}")
         value = np.array(available[target], dtype=np.float64)
     else:
-        value = np.array(target, dtype=np.float64)
+        try:
+            value = np.array(target, dtype=np.float64)
+        except (TypeError, ValueError):
+            value = np.empty(0)
         if value.shape != tuple(shape) or not np.all(np.isfinite(value)):
             raise ValueError(f"target must be one of {tuple(names)} or a finite array of shape {tuple(shape)}, "
                              f"got {target!r}")
@@ -65,6 +70,9 @@ def matching_dynamics(dynamics: Dynamics | None, truth: Any, keys: Sequence[str]
     """
     if dynamics is None:
         return truth
+    if not isinstance(dynamics, Dynamics):
+        raise ValueError(f"dynamics must implement the Dynamics protocol (chaoscontrol.solvers.dynamics), "
+                         f"got {type(dynamics).__name__}")
     expected, actual = truth.config_dict(), dynamics.config_dict()
     differ = [f"{k}: {actual.get(k)!r} != {expected[k]!r}" for k in keys if actual.get(k) != expected[k]]
     if differ:
@@ -83,7 +91,7 @@ class RenderHistory:
     _field: np.ndarray
 
     def _init_render(self, render_mode: str | None, render_history: int) -> None:
-        if render_mode is not None and render_mode not in RENDER_MODES:
+        if render_mode is not None and (not isinstance(render_mode, str) or render_mode not in RENDER_MODES):
             raise ValueError(f"render_mode must be None or one of {list(RENDER_MODES)}, got {render_mode!r}")
         self.render_mode = render_mode
         self._history: deque[np.ndarray] = deque(maxlen=check_int("render_history", render_history, minimum=2))

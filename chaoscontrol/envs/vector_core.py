@@ -18,7 +18,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from chaoscontrol.envs.core import ControlEnv
+from chaoscontrol.envs.core import ControlEnv, real_array
 from chaoscontrol.solvers.dynamics import DIAG_MAX_ABS
 from chaoscontrol.validation import check_int
 
@@ -136,9 +136,7 @@ class ControlVectorEnv(VectorEnv):
         u0 = options.get("u0")
         if u0 is not None:
             shape = tuple(self.dynamics.field_shape)
-            if np.iscomplexobj(u0):
-                raise ValueError("options['u0'] must be real, got a complex array")
-            u0 = np.asarray(u0, dtype=np.float64)
+            u0 = real_array("options['u0']", u0, (b, *shape))
             if u0.shape not in (shape, (b, *shape)):
                 raise ValueError(f"options['u0'] must have shape {shape} or {(b, *shape)}, got {u0.shape}")
             u0 = np.broadcast_to(u0, (b, *shape))
@@ -162,9 +160,7 @@ class ControlVectorEnv(VectorEnv):
 
     def step(self, actions):
         b = self.num_envs
-        if np.iscomplexobj(actions):
-            raise ValueError("actions must be real, got a complex array")
-        a = np.asarray(actions, dtype=np.float64)
+        a = real_array("actions", actions, self.action_space.shape)
         if a.shape != self.action_space.shape:
             raise ValueError(f"actions must have shape {self.action_space.shape} (num_envs, n_act), got {a.shape}")
         mode = self.metadata["autoreset_mode"]
