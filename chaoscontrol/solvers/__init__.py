@@ -6,6 +6,7 @@ No gymnasium and no torch are imported here.
 from chaoscontrol.solvers.actuation import (
     actuator_centres,
     forcing_basis_spectral,
+    forcing_law,
     fourier_interpolation_matrix,
     gaussian_actuator_shapes,
     sensor_positions,
@@ -33,6 +34,7 @@ __all__ = [
     "energy_budget",
     "etdrk4_coefficients",
     "forcing_basis_spectral",
+    "forcing_law",
     "fourier_interpolation_matrix",
     "gaussian_actuator_shapes",
     "ks_coefficients",
