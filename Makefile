@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e '.[dev]'
 	touch $(STAMP)
 
-## The main job at demo size (7 min on 2 cores): simulate, dataset, surrogate, agents on truth and
+## The main job at demo size (6.4 min on 2 cores): simulate, dataset, surrogate, agents on truth and
 ## surrogate, evaluation on the truth, robustness to sensor noise -> runs/demo/report.md (resumable)
 demo: $(STAMP)
 	OMP_NUM_THREADS=1 $(VENV)/bin/chaoscontrol demo --out runs/demo
