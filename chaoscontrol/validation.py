@@ -38,6 +38,19 @@ def check_non_negative(name: str, value: object) -> float:
     return float(value)
 
 
+def check_periodic_grid(L: object, N: object, dt: object) -> None:
+    """A periodic spectral grid: L a positive finite length, N an even integer >= 8, dt a positive finite step.
+
+    :raises ValueError: naming ``L``, ``N`` or ``dt``.
+    """
+    if not (is_real(L) and math.isfinite(L) and L > 0):
+        raise ValueError(f"L must be a positive finite domain length, got {L!r}")
+    if not is_int(N) or N < 8 or N % 2:
+        raise ValueError(f"N must be an even integer >= 8, got {N!r}")
+    if not (is_real(dt) and math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt must be a positive finite time step, got {dt!r}")
+
+
 def parse_json_object(name: str, text: str) -> dict:
     """A JSON object from ``text`` (plain values only); a clear ``ValueError`` naming ``name`` otherwise."""
     import json

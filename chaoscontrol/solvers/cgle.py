@@ -77,7 +77,7 @@ from chaoscontrol.solvers.etdrk4 import (
     etdrk4_third_stage_rows,
     etdrk4_update_rows,
 )
-from chaoscontrol.validation import is_int, is_real
+from chaoscontrol.validation import check_periodic_grid, is_int, is_real
 
 #: Row of the packed CGLE coefficient array that holds -g s_k (the shift taken back by the nonlinear part).
 ROW_SHIFT = N_ROWS
@@ -110,12 +110,7 @@ class CGLEConfig:
             value = getattr(self, name)
             if not (is_real(value) and math.isfinite(value)):
                 raise ValueError(f"{name} must be a finite real number, got {value!r}")
-        if not (is_real(self.L) and math.isfinite(self.L) and self.L > 0):
-            raise ValueError(f"L must be a positive finite domain length, got {self.L!r}")
-        if not is_int(self.N) or self.N < 8 or self.N % 2:
-            raise ValueError(f"N must be an even integer >= 8, got {self.N!r}")
-        if not (is_real(self.dt) and math.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"dt must be a positive finite time step, got {self.dt!r}")
+        check_periodic_grid(self.L, self.N, self.dt)
         if not is_int(self.n_contour) or self.n_contour < 8:
             raise ValueError(f"n_contour must be an integer >= 8, got {self.n_contour!r}")
 

@@ -35,7 +35,6 @@ Two implementations of the same scheme live here:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numba
@@ -51,7 +50,7 @@ from chaoscontrol.solvers.etdrk4 import (
     etdrk4_third_stage_rows,
     etdrk4_update_rows,
 )
-from chaoscontrol.validation import is_int, is_real
+from chaoscontrol.validation import check_periodic_grid
 
 #: Row of the packed KS coefficient array that holds -k/2 (the nonlinear coefficient).
 ROW_G = N_ROWS
@@ -71,12 +70,7 @@ class KSConfig:
     """Points of the Kassam-Trefethen contour integral for the ETDRK4 weights."""
 
     def __post_init__(self) -> None:
-        if not (is_real(self.L) and math.isfinite(self.L) and self.L > 0):
-            raise ValueError(f"L must be a positive finite domain length, got {self.L!r}")
-        if not is_int(self.N) or self.N < 8 or self.N % 2:
-            raise ValueError(f"N must be an even integer >= 8, got {self.N!r}")
-        if not (is_real(self.dt) and math.isfinite(self.dt) and self.dt > 0):
-            raise ValueError(f"dt must be a positive finite time step, got {self.dt!r}")
+        check_periodic_grid(self.L, self.N, self.dt)
 
     @property
     def n_modes(self) -> int:
