@@ -58,3 +58,66 @@ def register_envs() -> None:
     for env_id, kwargs in ENV_SPECS.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, **kwargs)
+
+
+def check_env_id(env_id: str) -> str:
+    """``env_id`` if it is a registered chaoscontrol id, else a ``ValueError`` naming the registered ones.
+
+    :param env_id: a Gymnasium id such as ``"Lorenz63-Control-v0"``.
+    """
+    if not isinstance(env_id, str) or env_id not in ENV_SPECS:
+        raise ValueError(f"env_id must be one of {sorted(ENV_SPECS)}, got {env_id!r}")
+    return env_id
+
+
+def default_max_episode_steps(env_id: str) -> int | None:
+    """The registered time limit of ``env_id`` (env steps).
+
+    :param env_id: a registered chaoscontrol id.
+    """
+    return ENV_SPECS[check_env_id(env_id)].get("max_episode_steps")
+
+
+def make_env(env_id: str, **kwargs):
+    """The bare single env of ``env_id`` (no Gymnasium wrappers), from its registered entry point.
+
+    This is ``gym.make(env_id, **kwargs).unwrapped`` without the wrappers' cost:
+    the registered defaults (``ENV_SPECS[env_id]["kwargs"]``) are overridden by
+    ``kwargs``. Code above ``envs`` that needs "the env of this run" for any
+    system (a template for spaces, sensors, the target, the dynamics) calls this
+    instead of naming a class.
+
+    :param env_id: a registered chaoscontrol id.
+    :param kwargs: the id's constructor keywords (``surrogate=`` where the id takes one).
+    :raises ValueError: for an unknown id, or naming the bad keyword.
+    """
+    from gymnasium.envs.registration import load_env_creator
+
+    spec = ENV_SPECS[check_env_id(env_id)]
+    creator = load_env_creator(spec["entry_point"])
+    try:
+        return creator(**{**spec.get("kwargs", {}), **kwargs})
+    except TypeError as exc:  # an unknown keyword: name it with the id
+        raise ValueError(f"{env_id}: {exc}") from exc
+
+
+def make_vector_env(env_id: str, num_envs: int = 1, **kwargs):
+    """The batched env of ``env_id`` from its registered vector entry point (one dynamics call per step).
+
+    Equivalent to ``gym.make_vec(env_id, num_envs, vectorization_mode="vector_entry_point", **kwargs)``;
+    ``max_episode_steps`` defaults to the registered limit.
+
+    :param env_id: a registered chaoscontrol id.
+    :param num_envs: number of envs B.
+    :param kwargs: ``max_episode_steps``, ``autoreset_mode`` and the id's constructor keywords.
+    :raises ValueError: for an unknown id, or naming the bad keyword.
+    """
+    from gymnasium.envs.registration import load_env_creator
+
+    spec = ENV_SPECS[check_env_id(env_id)]
+    creator = load_env_creator(spec["vector_entry_point"])
+    kwargs.setdefault("max_episode_steps", spec.get("max_episode_steps"))
+    try:
+        return creator(num_envs=num_envs, **{**spec.get("kwargs", {}), **kwargs})
+    except TypeError as exc:
+        raise ValueError(f"{env_id}: {exc}") from exc
