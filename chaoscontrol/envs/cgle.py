@@ -26,6 +26,9 @@ from chaoscontrol.validation import check_positive
 #: Objectives and the diagnostic each one minimises.
 OBJECTIVES = {"uniform": "uniform_distance", "defects": "amplitude_fluctuation"}
 OBSERVATIONS = ("sensors", "full")
+#: Measured leading Lyapunov exponent (1 / time unit) with the parameters it holds for: ~0.27 in the defect turbulence
+#: at alpha = 2, beta = -2, L = 8 pi (docs/systems.md). Read by code that counts time in Lyapunov times.
+LYAPUNOV_EXPONENTS: tuple[tuple[dict[str, float], float], ...] = (({"alpha": 2.0, "beta": -2.0, "L": 8.0 * np.pi}, 0.27),)
 
 
 class ReImPointSensors:
