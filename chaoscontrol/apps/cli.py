@@ -195,14 +195,14 @@ def dataset_generate() -> CommandLine:
         try:
             path = generate_dataset(spec, options.out, batch=options.batch, progress=options.progress, policy_for=policy_for,
                                     resume=options.resume, overwrite=options.overwrite)
-        except KeyboardInterrupt as exc:
+        except KeyboardInterrupt as exc:  # Ctrl-C (130) or SIGTERM (143), handled alike
             print(f"chaoscontrol dataset generate: interrupted: {exc or 'nothing was kept'}", file=sys.stderr)
-            return 130
+            return getattr(exc, "status", 130)
         data = load_dataset(path)
         print(f"wrote {path}: {data.states.shape[0]} trajectories x {data.actions.shape[1]} steps, actuation {spec.actuation}")
         return 0
 
-    forms = {"n_trajectories": Flag(name="trajectories"), "fractions": Flag(metavar="TRAIN VAL TEST")}
+    forms = {"n_trajectories": Flag(name="trajectories"), "fractions": Flag(metavar="TRAIN VAL TEST"), "env_id": Flag(name="env")}
     return CommandLine(flags_of(DatasetSpec, DatasetGenerateOptions, forms=forms, name="dataset generate"), run)
 
 

@@ -43,6 +43,11 @@ from chaoscontrol.validation import check_int, check_non_negative, check_positiv
 
 #: Names of the KS diagnostics columns (before max|u|).
 KS_DIAGNOSTICS = ("energy", "production", "dissipation", "power")
+#: Measured leading Lyapunov exponents (1 / time unit) of unforced KS, each with the configuration it holds for:
+#: ~0.048 at L = 22 (Cvitanovic, Davidchack & Siminos 2010; docs/physics.md), 0.088 at L = 66 and 0.091 at L = 100
+#: (docs/systems.md, "large-domain KS"). Read by code that counts time in Lyapunov times (surrogate evaluation).
+LYAPUNOV_EXPONENTS: tuple[tuple[dict[str, float], float], ...] = (({"L": 22.0}, 0.048), ({"L": 66.0}, 0.088),
+                                                                    ({"L": 100.0}, 0.091))
 #: The env keywords that configure the dynamics besides the grid (L, N, dt).
 ENV_KWARGS = ("frame_skip", "actuators", "actuator_width", "max_forcing", "burn_in")
 

@@ -32,6 +32,10 @@ from chaoscontrol.solvers.ode_support import resolve_indices
 
 #: Names of the Lorenz-63 diagnostics columns (before max|x|).
 L63_DIAGNOSTICS = ("energy", "power")
+#: Measured leading Lyapunov exponent (1 / time unit) with the parameters it holds for: 0.9064 at the classical
+#: sigma = 10, rho = 28, beta = 8/3 (QR method, docs/systems.md; Sprott's 0.9056). Read by code that counts time in
+#: Lyapunov times (surrogate evaluation).
+LYAPUNOV_EXPONENTS: tuple[tuple[dict[str, float], float], ...] = (({"sigma": 10.0, "rho": 28.0, "beta": 8.0 / 3.0}, 0.9064),)
 #: Names of the components, in state order.
 L63_COMPONENTS = ("x", "y", "z")
 

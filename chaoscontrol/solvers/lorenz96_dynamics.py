@@ -36,6 +36,9 @@ from chaoscontrol.validation import check_int, is_int
 
 #: Names of the Lorenz-96 diagnostics columns (before max|x|).
 L96_DIAGNOSTICS = ("energy", "mean", "variance", "power")
+#: Measured leading Lyapunov exponent (1 / time unit) with the parameters it holds for: 1.686 at K = 40, F = 8
+#: (QR method, docs/systems.md; the literature's ~1.7). Read by code that counts time in Lyapunov times.
+LYAPUNOV_EXPONENTS: tuple[tuple[dict[str, float], float], ...] = (({"K": 40, "F": 8.0}, 1.686),)
 #: Default spacing of the actuated sites (every 5th: 8 at K = 40).
 ACTUATOR_STRIDE = 5
 

@@ -5,9 +5,10 @@
 :class:`SurrogateDynamics` in place of the Numba solver for every control
 interval; random resets still come from the true KS dynamics. Observations,
 rewards, info, wrappers and spaces are the env's own, computed from the
-surrogate's state. The checkpoint must come from the same dynamics
-configuration (L, N, dt, frame_skip, actuators, width, max_forcing): otherwise
-the constructor raises, saying what differs. A surrogate that diverges (NaN,
+surrogate's state. The checkpoint must be of KS (a checkpoint of another system is
+refused, naming both ids) and come from the same dynamics configuration (L, N, dt,
+frame_skip, actuators, width, max_forcing): otherwise the constructor raises,
+saying what differs. A surrogate that diverges (NaN,
 inf, or max|u| above ``blowup_threshold``) ends the episode like a blow-up; an
 error inside the model is reported the same way (``info["blowup"]``), never
 raised from ``step``. An implicit (``deq``) model whose solver does not reach its
@@ -29,6 +30,7 @@ from chaoscontrol.solvers.actuation import spectral_forcing_rows
 from chaoscontrol.solvers.diagnostics import ks_energy_budget
 from chaoscontrol.solvers.ks_dynamics import KSDynamics
 from chaoscontrol.surrogates.base import Surrogate
+from chaoscontrol.surrogates.dataset import DEFAULT_ENV_ID as KS_ENV_ID
 from chaoscontrol.surrogates.train import load_surrogate
 
 
@@ -47,7 +49,7 @@ class SurrogateDynamics:
     def __init__(self, path: str, truth: KSDynamics) -> None:
         self.path = str(path)
         self.truth = truth
-        self.model, self.env_config = load_surrogate(path, expect_env_config=truth.config_dict())
+        self.model, self.env_config = load_surrogate(path, expect_env_config=truth.config_dict(), expect_env_id=KS_ENV_ID)
         if not isinstance(self.model, Surrogate):
             raise ValueError(
                 f"surrogate checkpoint {self.path!r} is a {self.model.config.family!r} model, which predicts sensor readings, "
@@ -83,7 +85,7 @@ class SurrogateDynamics:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.path = state["path"]
         self.truth = state["truth"]
-        self.model, self.env_config = load_surrogate(self.path, expect_env_config=self.truth.config_dict())
+        self.model, self.env_config = load_surrogate(self.path, expect_env_config=self.truth.config_dict(), expect_env_id=KS_ENV_ID)
         self._copy_shape_attributes()
         self.converged = None
 

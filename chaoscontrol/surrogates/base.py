@@ -1,7 +1,9 @@
 """The common ground of every surrogate family: the config base class, the model base class and small building blocks.
 
 A surrogate maps (u_n, a_n) -> u_(n+1) over one control interval; see
-:mod:`chaoscontrol.surrogates.models` for the families and their registry.
+:mod:`chaoscontrol.surrogates.models` for the families and their registry. u is the system's field flattened to a
+vector of ``N`` values (KS: u on its grid; CGLE: (Re A, Im A); Lorenz-63: (x, y, z)); the KS mean mode is conserved,
+so for KS every update has its spatial mean removed (``conserve_mean``), for the other systems nothing is removed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class SurrogateConfig:
 
     family: ClassVar[str] = "base"
     N: int = 64
-    """Grid points."""
+    """Grid points (of a KS field), or the size of the flattened state of another system."""
     n_actuators: int = 4
     """Actuators (the action dimension)."""
     interval: float = 0.25
@@ -39,21 +41,33 @@ class SurrogateConfig:
     """Domain length (used by the Fourier-based families)."""
     cutoff: int = 0
     """Spectral truncation of the output: Fourier modes above this index are zeroed (0 keeps all)."""
+    conserve_mean: bool = True
+    """Remove the spatial mean of every update, so that mean(u) is conserved exactly (KS conserves its mean mode);
+    training sets it from the dataset's system (False for every system but KS)."""
 
     def __post_init__(self) -> None:
         for name in ("N", "n_actuators", "width", "depth"):
             check_int(name, getattr(self, name))
         check_int("cutoff", self.cutoff, minimum=0)
-        if self.N % 2:
-            raise ValueError(f"N must be even, got {self.N!r}")
         for name in ("interval", "L"):
             check_positive(name, getattr(self, name))
+        if not isinstance(self.conserve_mean, bool):
+            raise ValueError(f"conserve_mean must be True or False, got {self.conserve_mean!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, with the family name."""
         return {"family": self.family, **asdict(self)}
 
 
+
+
+def check_even_grid(N: int) -> None:
+    """A Fourier family's grid: N even (the real FFT's Nyquist mode), else a ``ValueError`` naming N.
+
+    :param N: grid points.
+    """
+    if N % 2:
+        raise ValueError(f"N must be even, got {N!r}")
 
 
 def check_kernel(kernel_size: Any) -> None:
@@ -141,6 +155,12 @@ class SurrogateModule(nn.Module):
 
     #: States a training window holds before the first prediction (1: the state itself; ``partial``: its window).
     context: int = 1
+    #: The registered system the model was trained on (set by the training and by ``load_surrogate``).
+    env_id: str = "KS-Control-v0"
+
+    def centred(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` with its spatial mean removed where the config conserves the mean (KS), else ``x`` itself."""
+        return remove_mean(x) if self.config.conserve_mean else x
 
     def n_parameters(self) -> int:
         """Trainable parameters."""
@@ -155,7 +175,7 @@ class SurrogateModule(nn.Module):
 
 
 class Surrogate(SurrogateModule):
-    """Base class: (u, a) -> u_next over one control interval, mean-conserving.
+    """Base class: (u, a) -> u_next over one control interval, mean-conserving where ``config.conserve_mean``.
 
     :param config: the family's config.
     :param forcing_shapes: mean-removed actuator shapes times max_forcing, (n_act, N): f = clip(a) @ forcing_shapes.
@@ -178,7 +198,7 @@ class Surrogate(SurrogateModule):
                 f"expected u (..., {self.config.N}) and a (..., {self.config.n_actuators}), got {tuple(u.shape)}, {tuple(a.shape)}"
             )
         f = self.forcing(a)
-        u_next = u + remove_mean(self.increment(u, f))
+        u_next = u + self.centred(self.increment(u, f))
         if self.config.cutoff:
             u_next = torch.fft.irfft(truncate(torch.fft.rfft(u_next, dim=-1), self.config.cutoff), n=self.config.N, dim=-1)
         return u_next
@@ -203,4 +223,5 @@ def flat(x: torch.Tensor, n: int) -> tuple[torch.Tensor, tuple[int, ...]]:
     return x.reshape(-1, n), tuple(x.shape[:-1])
 
 
-__all__ = ["PeriodicConvNet", "Surrogate", "SurrogateConfig", "SurrogateModule", "check_kernel", "flat", "mlp", "remove_mean"]
+__all__ = ["PeriodicConvNet", "Surrogate", "SurrogateConfig", "SurrogateModule", "check_even_grid", "check_kernel", "flat", "mlp",
+           "remove_mean"]

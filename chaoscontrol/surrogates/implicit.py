@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import torch
 
-from chaoscontrol.surrogates.base import Surrogate, SurrogateConfig, mlp, remove_mean
+from chaoscontrol.surrogates.base import Surrogate, SurrogateConfig, mlp
 from chaoscontrol.validation import check_int, check_positive
 
 SOLVERS = ("anderson", "picard")
@@ -169,7 +169,7 @@ class DEQSurrogate(Surrogate):
             start = x
 
             def step(z: torch.Tensor, start: torch.Tensor = start) -> torch.Tensor:
-                return start + h * self.u_scale * remove_mean(self.rhs(torch.cat([z / self.u_scale, f_in], dim=-1)))
+                return start + h * self.u_scale * self.centred(self.rhs(torch.cat([z / self.u_scale, f_in], dim=-1)))
 
             x, res = implicit_layer(step, start, solver=c.solver, max_iter=c.max_iter, tol=c.tol)
             worst = max(worst, res)

@@ -1,9 +1,9 @@
-"""Surrogate models of one KS control interval: (u_n, a_n) -> u_{n+1}.
+"""Surrogate models of one control interval: (u_n, a_n) -> u_{n+1}.
 
 One interface for every family (:class:`Surrogate`): a frozen config dataclass,
 ``forward(u, a) -> u_next`` on batches (B, N) x (B, n_act), differentiable, and
-the spatial mean of u conserved by construction (every update has its mean
-removed). The forcing field f(x) = max_forcing * sum_j clip(a_j) psi_j(x) - mean
+for KS the spatial mean of u conserved by construction (every update has its mean
+removed; ``conserve_mean``). The forcing field f(x) = max_forcing * sum_j clip(a_j) psi_j(x) - mean
 is formed inside the model from the env's actuator shapes (a buffer), so models
 see the same f as the solver. States are scaled by the attractor's rms(u)
 (``u_scale``) inside the model.
@@ -37,6 +37,14 @@ in its latent space, after Linot & Graham). ``partial``
 (:mod:`chaoscontrol.surrogates.partial`) is the odd one out: it models the 8 sensor
 readings from a window of past readings and actions, not the state.
 
+Which families on which systems (:func:`check_family_applies`, docs/surrogates.md): a family that builds in the
+structure of KS, a real periodic 1-D field u(x) on a grid (``conv``: periodic convolutions along x; ``spectral``:
+KS's exact linear propagator; ``corrected``: a truncated KS solver; ``latent``: principal components of the mean-free
+field; ``partial``: point sensors by Fourier interpolation along x), runs on the KS ids only (:data:`KS_ONLY`, with the
+reason). The MLP-type families (``resnet``, ``node``, ``stable_resnet``, ``deq``) see the state as a flat vector
+of N values and run on every registered system: the field (F,) or (2, N) flattened (CGLE: Re A then Im A), its mean
+conserved only for KS, and without a spectral ``cutoff`` elsewhere.
+
 Every family may truncate its output spectrally (``cutoff``: the Fourier modes
 of u_next above that index are set to zero; 0 keeps all). At N = 64 the true
 spectrum above mode 16 is about 1e-5 of its peak, so a cutoff near N/3 costs no
@@ -52,7 +60,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from chaoscontrol.surrogates.base import PeriodicConvNet, Surrogate, SurrogateConfig, check_kernel, flat, mlp, remove_mean
+from chaoscontrol.surrogates.base import PeriodicConvNet, Surrogate, SurrogateConfig, check_even_grid, check_kernel, flat, mlp
 from chaoscontrol.surrogates.implicit import DEQConfig, DEQSurrogate
 from chaoscontrol.surrogates.latent import LatentConfig, LatentSurrogate
 from chaoscontrol.surrogates.partial import PartialConfig, PartialSurrogate
@@ -131,6 +139,7 @@ class SpectralConfig(SurrogateConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_even_grid(self.N)
         check_kernel(self.kernel_size)
         check_int("substeps", self.substeps)
         if not isinstance(self.quadratic, bool):
@@ -153,6 +162,7 @@ class CorrectedConfig(SurrogateConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_even_grid(self.N)
         check_kernel(self.kernel_size)
         check_int("coarse_modes", self.coarse_modes)
         check_int("coarse_steps", self.coarse_steps)
@@ -174,7 +184,7 @@ class ResNetSurrogate(Surrogate):
         x = u
         for _ in range(self.config.substeps):
             z = torch.cat([x / self.u_scale, f / self.f_scale], dim=-1)
-            x = x + h * self.u_scale * remove_mean(self.rhs(z))
+            x = x + h * self.u_scale * self.centred(self.rhs(z))
         return x - u
 
 
@@ -188,7 +198,7 @@ class _ODEFunc(nn.Module):
     def forward(self, t: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         o = self.owner[0]
         z = torch.cat([u / o.u_scale, self.f / o.f_scale], dim=-1)
-        return o.u_scale * remove_mean(self.net(z))
+        return o.u_scale * o.centred(self.net(z))
 
 
 class NODESurrogate(Surrogate):
@@ -328,6 +338,47 @@ FAMILIES: dict[str, tuple[type[SurrogateConfig], type[nn.Module]]] = {
 }
 
 
+#: The families that build in the structure of KS, a real periodic 1-D field u(x) on a grid, and why: they run on the
+#: KS ids only. Every other family sees the state as a flat vector and runs on any registered system.
+KS_ONLY: dict[str, str] = {
+    "conv": "its periodic convolutions along x and mean-free update assume a real periodic 1-D KS field u(x) on a grid",
+    "spectral": "it builds in the exact KS linear propagator exp(h (k^2 - k^4)) and the flux form of u u_x on a periodic "
+                "1-D grid",
+    "corrected": "its coarse solver is a Fourier-truncated KS solver on a periodic 1-D grid",
+    "latent": "its autoencoder starts from the principal components of the mean-free KS field (a conserved mean)",
+    "partial": "it models point sensors of a real periodic 1-D KS field, read by Fourier interpolation along x",
+}
+
+
+def families_for(is_ks: bool) -> list[str]:
+    """The families that run on a system: all of them on KS, the flat-state ones elsewhere.
+
+    :param is_ks: whether the system is KS (its dynamics a ``KSDynamics``).
+    """
+    return sorted(f for f in FAMILIES if is_ks or f not in KS_ONLY)
+
+
+def check_family_applies(family: str, env_id: str, field_shape: tuple[int, ...], is_ks: bool,
+                         model_kwargs: dict[str, Any] | None = None) -> None:
+    """Refuse a family (or a spectral ``cutoff``) that does not apply to the system of a dataset, saying why.
+
+    :param family: a key of :data:`FAMILIES`.
+    :param env_id: the dataset's system, for the message.
+    :param field_shape: the system's field shape, for the message.
+    :param is_ks: whether the system is KS.
+    :param model_kwargs: the family's keywords (a ``cutoff`` > 0 is a Fourier truncation along a periodic 1-D grid).
+    :raises ValueError: naming the family, the system and the families that do apply.
+    """
+    if is_ks:
+        return
+    if family in KS_ONLY:
+        raise ValueError(f"family {family!r} does not apply to {env_id} (field shape {tuple(field_shape)}): "
+                         f"{KS_ONLY[family]}; families for {env_id}: {families_for(False)}")
+    if (model_kwargs or {}).get("cutoff", 0):
+        raise ValueError(f"cutoff must be 0 for {env_id} (field shape {tuple(field_shape)}): it is a Fourier truncation "
+                         "along a periodic 1-D KS grid")
+
+
 def make_config(family: str, **kwargs: Any) -> SurrogateConfig:
     """The config of ``family`` from plain keywords (unknown keys are an error naming them)."""
     if family not in FAMILIES:
@@ -354,6 +405,9 @@ def config_from_dict(data: dict[str, Any]) -> SurrogateConfig:
 
 __all__ = [
     "FAMILIES",
+    "KS_ONLY",
+    "check_family_applies",
+    "families_for",
     "ConvConfig",
     "ConvSurrogate",
     "CorrectedConfig",

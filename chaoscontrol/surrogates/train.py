@@ -1,4 +1,10 @@
-"""Training of surrogates on trajectory datasets, with checkpoints that resume.
+"""Training of surrogates on trajectory datasets of any registered system, with checkpoints that resume.
+
+The dataset's system (``env_id``) decides the families that apply (:func:`~chaoscontrol.surrogates.models.check_family_applies`:
+every family on KS, the flat-state MLP families ``resnet``, ``node``, ``stable_resnet`` and ``deq`` on the others; any
+other is refused with the reason) and the normalisation: rms(u) of the KS attractor for KS, the rms of the training
+states for the others, whose fields are flattened to vectors (CGLE (2, N) to 2N values) and whose mean is not
+conserved (``conserve_mean`` False).
 
 Loss: for families with an autoencoder (``latent``), first ``pretrain_epochs`` of the
 reconstruction loss < (D(E(u)) - u)^2 > / rms(u)^2 on training states; then, after
@@ -14,7 +20,8 @@ validation rollout loss, a progress bar and TensorBoard logs (``OUT/tb``).
 Files in ``OUT``:
 
 - ``model.pt``: the best model so far, ``{"config", "state_dict", "env_config",
-  "normalisation"}`` (plain values and tensors: ``torch.load(..., weights_only=True)``);
+  "normalisation", "env_id"}`` (plain values and tensors: ``torch.load(..., weights_only=True)``; a checkpoint
+  without ``env_id`` is of ``KS-Control-v0``);
 - ``checkpoint.pt``: the latest state (model, optimiser, schedule, epoch, best
   loss, generator states, and ``finished``: why training stopped, ``"patience"``,
   ``"epochs"`` or ``"max_minutes"``, or None while it runs) from which ``resume=True``
@@ -22,11 +29,13 @@ Files in ``OUT``:
 - ``history.json``: losses, learning rate and cumulative training wall time (``wall_s``,
   summed over resumed sessions) per epoch; ``args.json``: the arguments.
 
-All are written atomically.
+All are written atomically. Ctrl-C (or SIGTERM) stops the run between two writes: ``checkpoint.pt`` is the last
+finished epoch's, from which ``resume=True`` continues.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import time
@@ -37,11 +46,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from chaoscontrol.envs.registration import ENV_SPECS
 from chaoscontrol.io import atomic_path, refuse_existing_output, write_json_atomic
-from chaoscontrol.surrogates.dataset import DYNAMICS_KEYS, TrajectoryData, config_differences, load_dataset
-from chaoscontrol.surrogates.threads import torch_threads_kept
 from chaoscontrol.surrogates.base import SurrogateModule
-from chaoscontrol.surrogates.models import FAMILIES, build_model, config_from_dict, make_config
+from chaoscontrol.surrogates.dataset import DEFAULT_ENV_ID, TrajectoryData, config_differences, dynamics_keys, load_dataset
+from chaoscontrol.surrogates.interrupts import sigterm_as_interrupt
+from chaoscontrol.surrogates.models import FAMILIES, build_model, check_family_applies, config_from_dict, make_config
+from chaoscontrol.surrogates.threads import torch_threads_kept
+from chaoscontrol.surrogates.truth_runs import is_ks, truth_env
 from chaoscontrol.validation import check_int, check_non_negative, check_positive
 
 CHECKPOINT_KEYS = ("config", "state_dict", "env_config", "normalisation")
@@ -111,10 +123,16 @@ class TrainArgs:
             check_positive(name, getattr(self, name))
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes must be positive or None, got {self.max_minutes!r}")
-        fixed = sorted({"L", "N", "n_actuators", "interval"} & set(self.model_kwargs))
+        fixed = sorted({"L", "N", "n_actuators", "interval", "conserve_mean"} & set(self.model_kwargs))
         if fixed:
             raise ValueError(f"model_kwargs may not set {fixed}: they come from the dataset's env configuration")
         make_config(self.family, **self.model_kwargs)  # unknown keys fail here
+
+
+def _flat(data: TrajectoryData) -> TrajectoryData:
+    """The data with each field flattened to a vector: states (T, S + 1, N) and forcing (T, S, N), N = prod(F)."""
+    t, s1 = data.states.shape[:2]
+    return dataclasses.replace(data, states=data.states.reshape(t, s1, -1), forcing=data.forcing.reshape(t, s1 - 1, -1))
 
 
 def _windows(data: TrajectoryData, length: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,23 +146,46 @@ def _windows(data: TrajectoryData, length: int) -> tuple[torch.Tensor, torch.Ten
     return torch.as_tensor(states, dtype=torch.float32), torch.as_tensor(actions, dtype=torch.float32)
 
 
-def save_surrogate(model: SurrogateModule, env_config: dict[str, Any], path: str | Path) -> None:
-    """Write ``{"config", "state_dict", "env_config", "normalisation"}`` atomically."""
+def save_surrogate(model: SurrogateModule, env_config: dict[str, Any], path: str | Path, env_id: str | None = None) -> None:
+    """Write ``{"config", "state_dict", "env_config", "normalisation", "env_id"}`` atomically.
+
+    :param model: the surrogate.
+    :param env_config: the resolved env configuration it was trained on.
+    :param path: the checkpoint file.
+    :param env_id: the registered system it was trained on (default: ``model.env_id``).
+    """
     payload = {
         "config": model.config.to_dict(),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "env_config": env_config,
         "normalisation": {"u_scale": float(model.u_scale)},
+        "env_id": model.env_id if env_id is None else env_id,
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
-def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = None) -> tuple[SurrogateModule, dict[str, Any]]:
+def same_system(a: str, b: str) -> bool:
+    """Whether two registered ids are one system (the same entry point: KS-L66-Control-v0 is KS-Control-v0 with other
+    defaults), so that a configuration check decides between them.
+
+    :param a: a registered id.
+    :param b: another.
+    """
+    return a == b or (a in ENV_SPECS and b in ENV_SPECS and ENV_SPECS[a]["entry_point"] == ENV_SPECS[b]["entry_point"])
+
+
+def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = None,
+                   expect_env_id: str | None = None) -> tuple[SurrogateModule, dict[str, Any]]:
     """Load a surrogate checkpoint (``weights_only=True``); returns (model in eval mode, its env config).
 
+    The model's ``env_id`` is the system it was trained on (``KS-Control-v0`` for a checkpoint that does not record one).
+
+    :param path: the checkpoint.
+    :param expect_env_config: if given, the dynamics keys of the checkpoint's env configuration must match.
+    :param expect_env_id: if given, the checkpoint must be of this system (or of an id of the same system).
     :raises ValueError: naming the file: missing, unreadable, not a surrogate checkpoint, unknown family,
-        or trained on another configuration (says which keys differ).
+        of another system (naming both ids), or trained on another configuration (says which keys differ).
     """
     path = Path(path)
     if not path.is_file():
@@ -159,6 +200,10 @@ def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = 
     if family not in FAMILIES:
         raise ValueError(f"surrogate checkpoint {str(path)!r} has unknown family {family!r}; known: {sorted(FAMILIES)}")
     env_config = payload["env_config"]
+    env_id = payload.get("env_id", DEFAULT_ENV_ID)
+    if expect_env_id is not None and not same_system(env_id, expect_env_id):
+        raise ValueError(f"surrogate checkpoint {str(path)!r} was trained on {env_id}, not on {expect_env_id}: "
+                         f"a surrogate steps only the system it learned")
     if expect_env_config is not None:
         diffs = config_differences(expect_env_config, env_config)
         if diffs:
@@ -167,6 +212,7 @@ def load_surrogate(path: str | Path, expect_env_config: dict[str, Any] | None = 
     shapes = payload["state_dict"]["forcing_shapes"].numpy()
     model = build_model(config, shapes, payload["normalisation"]["u_scale"])
     model.load_state_dict(payload["state_dict"])
+    model.env_id = env_id
     model.eval()
     return model, env_config
 
@@ -219,7 +265,6 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     from torch.utils.tensorboard import SummaryWriter
     from tqdm.auto import tqdm
 
-    from chaoscontrol.envs.ks_control import KSControlEnv
     from chaoscontrol.solvers.attractor import attractor_rms
 
     out = Path(args.out)
@@ -229,19 +274,29 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     val = load_dataset(args.data, "validation")
     if val.states.shape[0] == 0:
         raise ValueError(f"dataset file {args.data!r} has no validation trajectories")
-    env_kwargs = train.env_config
-    with torch_threads_kept():  # Numba's parallel kernels (attractor_rms) would change torch's thread count
-        probe = KSControlEnv(**{k: env_kwargs[k] for k in DYNAMICS_KEYS})
-        cfg = probe.config
-        u_scale = attractor_rms(cfg.L, cfg.N, cfg.dt)
+    env_kwargs, env_id = train.env_config, train.env_id
+    probe = truth_env(env_id, env_kwargs)
+    ks = is_ks(probe)
+    field_shape = tuple(probe.dynamics.field_shape)
+    check_family_applies(args.family, env_id, field_shape, ks, args.model_kwargs)
     n_act = probe.action_space.shape[0]
-    dims = {"L": cfg.L, "N": cfg.N, "n_actuators": n_act, "interval": probe.frame_skip * cfg.dt}
+    if ks:
+        with torch_threads_kept():  # Numba's parallel kernels (attractor_rms) would change torch's thread count
+            cfg = probe.config
+            u_scale = attractor_rms(cfg.L, cfg.N, cfg.dt)
+        dims = {"L": cfg.L, "N": cfg.N, "n_actuators": n_act, "interval": probe.frame_skip * cfg.dt}
+    else:  # the flattened state, scaled by its rms over the training data, its mean free to change
+        u_scale = float(np.sqrt(np.mean(train.states**2)))
+        dims = {"N": int(np.prod(field_shape)), "n_actuators": n_act, "interval": probe.dynamics.control_dt,
+                "conserve_mean": False}
+        train, val = _flat(train), _flat(val)
     if args.family == "partial":  # the dataset's sensors unless model_kwargs chooses others (e.g. fewer)
         dims["sensors"] = tuple(env_kwargs["sensors"])
     config = make_config(args.family, **{**dims, **args.model_kwargs})
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    model = build_model(config, probe.forcing_fields(np.eye(n_act)), u_scale)
+    model = build_model(config, probe.forcing_fields(np.eye(n_act)).reshape(n_act, -1), u_scale)
+    model.env_id = env_id
     optimiser = torch.optim.Adam(model.parameters(), lr=args.lr)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)
     if not resume:  # e.g. latent: the principal components of the training states (a resume loads them)
@@ -276,68 +331,72 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
     started = time.perf_counter()
     wall_before = history[-1].get("wall_s", 0.0) if history else 0.0  # training time of earlier sessions
     bar = tqdm(range(start_epoch, args.epochs), desc=f"train {args.family}", disable=not args.progress)
-    for epoch in bar:
-        pretraining = epoch < args.pretrain_epochs
-        states, actions = one_step if epoch < args.pretrain_epochs + args.warmup_epochs else multi
-        lr = learning_rate(args, epoch)
-        for group in optimiser.param_groups:
-            group["lr"] = lr
-        model.train()
-        picks = rng.choice(states.shape[0], size=min(args.windows_per_epoch, states.shape[0]), replace=False)
-        losses = []
-        for first in range(0, picks.size, args.batch_size):
-            idx = torch.as_tensor(picks[first : first + args.batch_size])
-            batch = states[idx]
-            if args.input_noise > 0:
-                noise = torch.randn(batch[:, :context].shape, generator=noise_gen)
-                batch = batch.clone()
-                batch[:, :context] += args.input_noise * model.u_scale * (noise - noise.mean(dim=-1, keepdim=True))
-            if pretraining:
-                loss = model.reconstruction_loss(batch.reshape(-1, batch.shape[-1]))
-            else:
-                loss = model.window_loss(batch, actions[idx])
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
-            optimiser.step()
-            losses.append(loss.item())
-        model.eval()
-        with torch.no_grad():
-            val_loss = float(model.window_loss(*val_windows))
-        train_loss = float(np.mean(losses))
-        wall = wall_before + time.perf_counter() - started
-        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr, "wall_s": wall})
-        writer.add_scalar("loss/train", train_loss, epoch + 1)
-        writer.add_scalar("loss/validation", val_loss, epoch + 1)
-        bar.set_postfix(train=f"{train_loss:.3g}", val=f"{val_loss:.3g}")
-        if not math.isfinite(val_loss):
-            stale = args.patience
-        elif epoch < args.pretrain_epochs + args.warmup_epochs - 1:
-            pass  # pretraining and one-step warm-up: no early stopping yet
-        elif val_loss < best:
-            best, stale = val_loss, 0
-            save_surrogate(model, train.env_config, model_path)
-        else:
-            stale += 1
-        if stale >= args.patience:
-            finished = "patience"
-        elif epoch + 1 >= args.epochs:
-            finished = "epochs"
-        elif args.max_minutes is not None and wall > 60 * args.max_minutes:
-            finished = "max_minutes"
-        else:
-            finished = None
-        state = {
-            "args": asdict(args), "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-            "epoch": epoch + 1, "best": best, "stale": stale, "history": history, "finished": finished,
-            "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state, "noise_rng": noise_gen.get_state(),
-        }
-        with atomic_path(ckpt_path) as tmp:
-            torch.save(state, tmp)
-        write_json_atomic(out / "history.json", history)
-        if finished is not None:
-            break
-    writer.close()
+    try:  # Ctrl-C or SIGTERM: checkpoint.pt is the last finished epoch's (each write is atomic)
+        with sigterm_as_interrupt():
+            for epoch in bar:
+                pretraining = epoch < args.pretrain_epochs
+                states, actions = one_step if epoch < args.pretrain_epochs + args.warmup_epochs else multi
+                lr = learning_rate(args, epoch)
+                for group in optimiser.param_groups:
+                    group["lr"] = lr
+                model.train()
+                picks = rng.choice(states.shape[0], size=min(args.windows_per_epoch, states.shape[0]), replace=False)
+                losses = []
+                for first in range(0, picks.size, args.batch_size):
+                    idx = torch.as_tensor(picks[first : first + args.batch_size])
+                    batch = states[idx]
+                    if args.input_noise > 0:
+                        noise = torch.randn(batch[:, :context].shape, generator=noise_gen)
+                        batch = batch.clone()
+                        batch[:, :context] += args.input_noise * model.u_scale * model.centred(noise)
+                    if pretraining:
+                        loss = model.reconstruction_loss(batch.reshape(-1, batch.shape[-1]))
+                    else:
+                        loss = model.window_loss(batch, actions[idx])
+                    optimiser.zero_grad()
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+                    optimiser.step()
+                    losses.append(loss.item())
+                model.eval()
+                with torch.no_grad():
+                    val_loss = float(model.window_loss(*val_windows))
+                train_loss = float(np.mean(losses))
+                wall = wall_before + time.perf_counter() - started
+                history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr, "wall_s": wall})
+                writer.add_scalar("loss/train", train_loss, epoch + 1)
+                writer.add_scalar("loss/validation", val_loss, epoch + 1)
+                bar.set_postfix(train=f"{train_loss:.3g}", val=f"{val_loss:.3g}")
+                if not math.isfinite(val_loss):
+                    stale = args.patience
+                elif epoch < args.pretrain_epochs + args.warmup_epochs - 1:
+                    pass  # pretraining and one-step warm-up: no early stopping yet
+                elif val_loss < best:
+                    best, stale = val_loss, 0
+                    save_surrogate(model, train.env_config, model_path)
+                else:
+                    stale += 1
+                if stale >= args.patience:
+                    finished = "patience"
+                elif epoch + 1 >= args.epochs:
+                    finished = "epochs"
+                elif args.max_minutes is not None and wall > 60 * args.max_minutes:
+                    finished = "max_minutes"
+                else:
+                    finished = None
+                state = {
+                    "args": asdict(args), "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    "epoch": epoch + 1, "best": best, "stale": stale, "history": history, "finished": finished,
+                    "torch_rng": torch.get_rng_state(), "numpy_rng": rng.bit_generator.state, "noise_rng": noise_gen.get_state(),
+                }
+                with atomic_path(ckpt_path) as tmp:
+                    torch.save(state, tmp)
+                write_json_atomic(out / "history.json", history)
+                if finished is not None:
+                    break
+    finally:
+        bar.close()
+        writer.close()
     if not model_path.exists():
         save_surrogate(model, train.env_config, model_path)
     return model_path

@@ -31,7 +31,8 @@ def test_train_writes_files(trained_dir):
 
 def test_model_file_is_weights_only_with_exact_keys(model_path, dataset_path):
     payload = torch.load(model_path, map_location="cpu", weights_only=True)
-    assert set(payload) == set(CHECKPOINT_KEYS) == {"config", "state_dict", "env_config", "normalisation"}
+    assert set(payload) == {*CHECKPOINT_KEYS, "env_id"} == {"config", "state_dict", "env_config", "normalisation", "env_id"}
+    assert payload["env_id"] == "KS-Control-v0"
     assert payload["config"]["family"] == "conv" and payload["config"]["width"] == 16
     assert payload["env_config"]["L"] == 22.0
     assert payload["normalisation"]["u_scale"] > 0
