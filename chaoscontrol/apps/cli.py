@@ -15,6 +15,7 @@ seconds to load). Bad input is one error line and exit status 2.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -112,11 +113,13 @@ def robustness() -> CommandLine:
         csv_path = run_robustness(line.build(RobustnessArgs))
         for level, row in summarise(csv_path).items():
             print(f"level {level:g}: return {row['return_mean']:.2f} +- {row['return_ci95']:.2f}, "
-                  f"D {row['dissipation_mean']:.3f} +- {row['dissipation_ci95']:.3f}, blow-ups {row['blowup_fraction']:.0%}")
+                  f"{'D' if row['metric'] == 'dissipation' else row['metric']} {row['metric_mean']:.3f} +- {row['metric_ci95']:.3f}, "
+                  f"blow-ups {row['blowup_fraction']:.0%}")
         print(f"wrote {csv_path} and {csv_path.parent / 'robustness.png'}")
         return 0
 
-    return CommandLine(flags_of(RobustnessArgs, forms={"levels": NUMBER_LIST}, name="robustness"), run)
+    forms = {"levels": NUMBER_LIST, "env_id": Flag(name="env")}
+    return CommandLine(flags_of(RobustnessArgs, forms=forms, name="robustness"), run)
 
 
 def train() -> CommandLine:
@@ -211,7 +214,17 @@ def surrogate_train() -> CommandLine:
     from chaoscontrol.surrogates.train import TrainArgs, train_surrogate
 
     def run(line: ParsedFlags) -> int:
-        print(f"wrote {train_surrogate(line.build(TrainArgs), resume=line.build(ResumeOption).resume)}")
+        from chaoscontrol.surrogates.interrupts import exit_status
+
+        args = line.build(TrainArgs)
+        try:
+            path = train_surrogate(args, resume=line.build(ResumeOption).resume)
+        except KeyboardInterrupt as exc:  # Ctrl-C (130) or SIGTERM (143): the last epoch's checkpoint.pt is kept
+            kept = (f"the checkpoint of the last finished epoch is {args.out}/checkpoint.pt; continue with the same command "
+                    "and --resume") if os.path.isfile(os.path.join(args.out, "checkpoint.pt")) else "no epoch had finished"
+            print(f"chaoscontrol surrogate train: interrupted: {kept}", file=sys.stderr)
+            return exit_status(exc)
+        print(f"wrote {path}")
         return 0
 
     forms = {"family": Flag(name="model"), "data": REQUIRED, "out": REQUIRED}
@@ -253,7 +266,7 @@ def surrogate_compare() -> CommandLine:
 COMMANDS: dict[str, tuple[str, Callable[[], CommandLine]]] = {
     "simulate": ("simulate KS with and without actuation; PNG space-time plot + JSON summary", simulate),
     "robustness": ("evaluate a policy under a sensor/actuator perturbation at several levels", robustness),
-    "train": ("train an SB3 agent on the batched KS env (truth or surrogate); resumable", train),
+    "train": ("train an SB3 agent on the batched env of any registered id (truth or surrogate); resumable", train),
     "evaluate": ("evaluate a controller on the truth env against no control", evaluate),
     "demo": ("the whole pipeline at demo size: simulate, dataset, surrogate, agents, evaluation, robustness, report", demo),
     "dataset generate": ("generate a dataset with the batched truth env", dataset_generate),

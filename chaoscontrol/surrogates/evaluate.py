@@ -6,7 +6,8 @@
 - **Error growth** along held-out forced trajectories (random piecewise-constant
   actuation from states on the attractor, generated afresh from ``seed``):
   e(t) = rms(u_model - u_true) / rms_attractor(u); the valid prediction time is
-  the first t with e > 0.5, in Lyapunov times (lambda = 0.048 at L = 22),
+  the first t with e > 0.5, in Lyapunov times (lambda = 0.048 at L = 22, 0.088 at L = 66, 0.091 at L = 100:
+  :func:`~chaoscontrol.surrogates.metrics.lyapunov_exponent`; L = 22's where none was measured),
   median and quartiles over the initial conditions (runs that never cross
   count at the horizon: the quartiles are then lower bounds).
 - **Free runs** (``free_time`` time units, unforced and randomly forced, from the
@@ -22,7 +23,9 @@
 
 The quantities are defined in :mod:`chaoscontrol.surrogates.metrics`, the truth runs in
 :mod:`chaoscontrol.surrogates.truth_runs`; a ``partial`` checkpoint is handed to
-:func:`chaoscontrol.surrogates.evaluate_partial.evaluate_partial` (sensor space).
+:func:`chaoscontrol.surrogates.evaluate_partial.evaluate_partial` (sensor space), a checkpoint of another system
+than KS (its ``env_id``, e.g. ``Lorenz63-Control-v0``) to :func:`chaoscontrol.surrogates.evaluate_system.evaluate_system`
+(valid prediction time in that system's Lyapunov times, free-run blow-ups, speed).
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ from chaoscontrol.io import atomic_path, write_json_atomic
 from chaoscontrol.solvers.attractor import attractor_rms
 from chaoscontrol.surrogates import metrics
 from chaoscontrol.surrogates.evaluate_partial import evaluate_partial
+from chaoscontrol.surrogates.evaluate_system import evaluate_system, model_rollout
 from chaoscontrol.surrogates.threads import torch_threads_kept
-from chaoscontrol.surrogates.truth_runs import held_random_actions, truth_rollout, truth_vector_env
+from chaoscontrol.surrogates.truth_runs import held_random_actions, is_ks, truth_env, truth_rollout, truth_vector_env
 from chaoscontrol.validation import check_int, check_positive
 
 
@@ -74,20 +78,6 @@ class EvaluateArgs:
             raise ValueError(f"surrogate checkpoint {self.model!r} does not exist")
 
 
-def _model_rollout(model, u0: np.ndarray, actions: np.ndarray, threshold: float) -> np.ndarray:
-    """States (n, S + 1, N) of the model; rows that exceed ``threshold`` or go non-finite become NaN from then on."""
-    states = np.full((u0.shape[0], actions.shape[1] + 1, u0.shape[1]), np.nan)
-    states[:, 0] = u0
-    u = torch.as_tensor(u0, dtype=torch.float32)
-    with torch.no_grad():
-        for k in range(actions.shape[1]):
-            u = model(u, torch.as_tensor(actions[:, k], dtype=torch.float32))
-            bad = ~torch.isfinite(u).all(dim=-1) | (u.abs().amax(dim=-1) > threshold)
-            u = torch.where(bad[:, None], torch.full_like(u, float("nan")), u)
-            states[:, k + 1] = u.double().numpy()
-    return states
-
-
 def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, Any]:
     """Run the evaluation of ``args``; writes the report and returns the JSON dict."""
     from tqdm.auto import tqdm
@@ -95,13 +85,16 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     from chaoscontrol.surrogates.train import load_surrogate
 
     model, env_config = load_surrogate(args.model)
+    if not is_ks(truth_env(model.env_id, env_config)):  # another system: its flat state, its Lyapunov time
+        return evaluate_system(model, env_config, args, progress=progress)
     if model.config.family == "partial":  # a sensor-space model, evaluated in sensor space
         return evaluate_partial(model, env_config, args, progress=progress)
     L, N = env_config["L"], env_config["N"]
     interval = env_config["frame_skip"] * env_config["dt"]
     with torch_threads_kept():  # Numba's parallel kernels would change torch's thread count
         rms = attractor_rms(L, N, env_config["dt"])
-        venv = truth_vector_env(env_config, args.n_initial)
+        venv = truth_vector_env(env_config, args.n_initial, model.env_id)
+    exponent = metrics.lyapunov_exponent(venv.template) or metrics.LYAPUNOV_EXPONENT
     n_act = venv.single_action_space.shape[0]
     threshold = venv.template.blowup_threshold
     rng = np.random.default_rng([args.seed, 5])
@@ -111,18 +104,18 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     bar = tqdm(total=4, desc="evaluate", disable=not progress)
 
     # 1. error growth and valid prediction time
-    steps = metrics.error_growth_steps(args.horizon_lyapunov, interval)
+    steps = metrics.error_growth_steps(args.horizon_lyapunov, interval, exponent)
     actions = held_random_actions(rng, args.n_initial, steps, n_act, args.hold)
     with torch_threads_kept():
         truth, truth_rewards = truth_rollout(venv, u0, actions)
-    pred = _model_rollout(model, u0, actions, threshold)
+    pred = model_rollout(model, u0, actions, threshold)
     err = np.sqrt(np.mean((pred - truth) ** 2, axis=-1)) / rms
     err = np.where(np.isfinite(err), err, np.inf)
-    t_lyap = metrics.lyapunov_times(steps, interval)
+    t_lyap = metrics.lyapunov_times(steps, interval, exponent)
     bar.update()
 
     # 2. reward agreement over the first Lyapunov time
-    k1 = metrics.one_lyapunov_time_steps(interval)
+    k1 = metrics.one_lyapunov_time_steps(interval, exponent)
     model_rewards = metrics.dissipation_rewards(pred[:, 1 : k1 + 1], venv.template.forcing_fields(actions[:, :k1]), L)
     corr = metrics.finite_correlation(model_rewards, truth_rewards[:, :k1])
     corr = float("nan") if corr is None else corr
@@ -132,7 +125,7 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     n_free = min(args.n_free, args.n_initial)
     free_steps = int(round(args.free_time / interval))
     free: dict[str, dict[str, Any]] = {}
-    venv_free = truth_vector_env(env_config, n_free)
+    venv_free = truth_vector_env(env_config, n_free, model.env_id)
     for kind in ("unforced", "forced"):
         if kind == "unforced":
             acts = np.zeros((n_free, free_steps, n_act))
@@ -140,7 +133,7 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
             acts = held_random_actions(rng, n_free, free_steps, n_act, args.hold)
         with torch_threads_kept():
             t_states, _ = truth_rollout(venv_free, u0[:n_free], acts)
-        m_states = _model_rollout(model, u0[:n_free], acts, threshold)
+        m_states = model_rollout(model, u0[:n_free], acts, threshold)
         blown = ~np.all(np.isfinite(m_states), axis=(1, 2))
         burn = free_steps // 10
         e_t, d_t, spec_t = metrics.energy_statistics(t_states[:, burn:], L)
@@ -164,8 +157,10 @@ def evaluate_surrogate(args: EvaluateArgs, progress: bool = True) -> dict[str, A
     forced = free["forced"]
     report = {
         "model": str(args.model),
+        "env_id": model.env_id,
         "family": model.config.family,
         "config": model.config.to_dict(),
+        "lyapunov_exponent": exponent,
         **metrics.prediction_summary(err, t_lyap),
         "blowup_fraction": float(max(free["unforced"]["blowup_fraction"], forced["blowup_fraction"])),
         "mean_dissipation_model": forced["dissipation_model"],

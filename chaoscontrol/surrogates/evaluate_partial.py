@@ -84,6 +84,7 @@ def evaluate_partial(model: Any, env_config: dict[str, Any], args: Any, progress
         rms = attractor_rms(L, N, env_config["dt"])
         venv = truth_vector_env(env_config, args.n_initial)
         venv.reset(seed=args.seed)
+    exponent = metrics.lyapunov_exponent(venv.template) or metrics.LYAPUNOV_EXPONENT
     n_act = venv.single_action_space.shape[0]
     threshold = venv.template.blowup_threshold
     rng = np.random.default_rng([args.seed, 5])
@@ -91,7 +92,7 @@ def evaluate_partial(model: Any, env_config: dict[str, Any], args: Any, progress
     bar = tqdm(total=4, desc="evaluate (sensor space)", disable=not progress)
 
     # 1. error growth of the readings, from true windows
-    steps = metrics.error_growth_steps(args.horizon_lyapunov, interval)
+    steps = metrics.error_growth_steps(args.horizon_lyapunov, interval, exponent)
     actions = held_random_actions(rng, args.n_initial, w - 1 + steps, n_act, args.hold)
     with torch_threads_kept():
         truth, truth_rewards = truth_rollout(venv, u0, actions)  # (n, W + steps, N)
@@ -99,7 +100,7 @@ def evaluate_partial(model: Any, env_config: dict[str, Any], args: Any, progress
     pred, est = _sensor_rollout(model, y_true[:, :w], actions, threshold, has_est)
     err = np.sqrt(np.mean((pred - y_true[:, w:]) ** 2, axis=-1)) / rms
     err = np.concatenate([np.zeros((err.shape[0], 1)), np.where(np.isfinite(err), err, np.inf)], axis=1)
-    t_lyap = metrics.lyapunov_times(steps, interval)
+    t_lyap = metrics.lyapunov_times(steps, interval, exponent)
     estimate_error, corr = None, None
     if has_est:
         with torch.no_grad():
@@ -108,7 +109,7 @@ def evaluate_partial(model: Any, env_config: dict[str, Any], args: Any, progress
             ).double().numpy()
         u_n = truth[:, w - 1] - truth[:, w - 1].mean(axis=-1, keepdims=True)
         estimate_error = float(np.median(np.sqrt(np.mean((est0 - u_n) ** 2, axis=-1)) / rms))
-        k1 = metrics.one_lyapunov_time_steps(interval)
+        k1 = metrics.one_lyapunov_time_steps(interval, exponent)
         model_rewards = metrics.dissipation_rewards(est[:, :k1], venv.template.forcing_fields(actions[:, w - 1 : w - 1 + k1]), L)
         corr = metrics.finite_correlation(model_rewards, truth_rewards[:, w - 1 : w - 1 + k1])
     bar.update()

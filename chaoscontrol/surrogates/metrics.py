@@ -2,7 +2,8 @@
 
 - the **normalised error** e(t) (an rms error divided by rms(u) on the attractor) and its summary,
   the **valid prediction time**: the first t with e > :data:`VPT_THRESHOLD`, in Lyapunov times
-  (1 / :data:`LYAPUNOV_EXPONENT`), median and quartiles over the runs;
+  (1 / lambda, lambda the system's measured leading exponent, :func:`lyapunov_exponent`), median and quartiles over
+  the runs;
 - the **energy statistics** of grid states (energy, dissipation, mean spectrum) and the
   **dissipation rewards** they imply under a forcing;
 - the **shift-equivariance error** of a model;
@@ -16,6 +17,7 @@ the truth runs they compare with are in :mod:`chaoscontrol.surrogates.truth_runs
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,38 +27,59 @@ import numpy as np
 import torch
 
 from chaoscontrol.io import atomic_path
+from chaoscontrol.solvers.ks_dynamics import LYAPUNOV_EXPONENTS as KS_LYAPUNOV_EXPONENTS
 from chaoscontrol.surrogates.threads import torch_threads_kept
 
-#: Leading Lyapunov exponent of KS at L = 22 (1 / time units): the unit of the prediction times.
-LYAPUNOV_EXPONENT = 0.048
+#: Leading Lyapunov exponent of KS at L = 22 (1 / time units): the default unit of the prediction times.
+LYAPUNOV_EXPONENT = KS_LYAPUNOV_EXPONENTS[0][1]
 #: Normalised error above which a prediction no longer counts as valid.
 VPT_THRESHOLD = 0.5
 
 
-def error_growth_steps(horizon_lyapunov: float, interval: float) -> int:
+def lyapunov_exponent(env: Any) -> float | None:
+    """The measured leading Lyapunov exponent of an env's system at its configuration, or None where none was measured.
+
+    A system declares its measured exponents where it is defined, as ``LYAPUNOV_EXPONENTS``: (reference parameters,
+    exponent) pairs in the module of its dynamics class (KS, Lorenz-63, Lorenz-96) or of its env class (CGLE); the
+    first whose parameters all equal the env's ``config_dict()`` values holds.
+
+    :param env: a bare truth env (e.g. a vector env's ``template``).
+    """
+    config = env.config_dict()
+    for owner in (type(env.dynamics), type(env)):
+        for reference, value in getattr(sys.modules.get(owner.__module__), "LYAPUNOV_EXPONENTS", ()):
+            if all(k in config and np.isclose(config[k], v, rtol=1e-9, atol=0.0) for k, v in reference.items()):
+                return float(value)
+    return None
+
+
+def error_growth_steps(horizon_lyapunov: float, interval: float, exponent: float = LYAPUNOV_EXPONENT) -> int:
     """Control intervals of an error-growth run of ``horizon_lyapunov`` Lyapunov times.
 
     :param horizon_lyapunov: the run's length in Lyapunov times.
     :param interval: the control interval (time units).
+    :param exponent: the leading Lyapunov exponent (1 / time units).
     """
-    return int(math.ceil(horizon_lyapunov / LYAPUNOV_EXPONENT / interval))
+    return int(math.ceil(horizon_lyapunov / exponent / interval))
 
 
-def lyapunov_times(steps: int, interval: float) -> np.ndarray:
+def lyapunov_times(steps: int, interval: float, exponent: float = LYAPUNOV_EXPONENT) -> np.ndarray:
     """The times 0, 1, ..., ``steps`` control intervals in Lyapunov times.
 
     :param steps: the last interval.
     :param interval: the control interval (time units).
+    :param exponent: the leading Lyapunov exponent (1 / time units).
     """
-    return np.arange(steps + 1) * interval * LYAPUNOV_EXPONENT
+    return np.arange(steps + 1) * interval * exponent
 
 
-def one_lyapunov_time_steps(interval: float) -> int:
+def one_lyapunov_time_steps(interval: float, exponent: float = LYAPUNOV_EXPONENT) -> int:
     """Control intervals in one Lyapunov time (at least 2): the window of the reward agreement.
 
     :param interval: the control interval (time units).
+    :param exponent: the leading Lyapunov exponent (1 / time units).
     """
-    return max(2, int(round(1.0 / LYAPUNOV_EXPONENT / interval)))
+    return max(2, int(round(1.0 / exponent / interval)))
 
 
 def prediction_summary(err: np.ndarray, t_lyap: np.ndarray) -> dict[str, float]:
@@ -149,20 +172,19 @@ def throughput(fn: Callable[[], Any], batch: int, repeats: int = 5) -> float:
 
 
 def truth_throughput(venv: Any, states: np.ndarray, batch: int) -> float:
-    """Transitions per second of the Numba truth (one control interval of ``venv``'s template) at ``batch``.
+    """Transitions per second of the Numba truth (one control interval of ``venv``'s template's dynamics) at ``batch``.
 
-    :param venv: a :class:`~chaoscontrol.envs.ks_vector.KSControlVectorEnv` (its template's dynamics are timed).
-    :param states: grid states (n, N), repeated or cut to ``batch`` rows.
+    :param venv: the truth vector env of any system (its template's dynamics are timed).
+    :param states: fields (n, *F), repeated or cut to ``batch`` rows.
     :param batch: states per call.
     """
-    n = states.shape[-1]
-    vb = np.fft.rfft(np.resize(states, (batch, n)), axis=-1)
-    t = venv.template
-    a64, uo, do = np.zeros((batch, t.action_space.shape[0])), np.zeros((batch, n)), np.zeros((batch, 5))
+    dynamics = venv.template.dynamics
+    shape = tuple(dynamics.field_shape)
+    vb = dynamics.states_from_fields(np.resize(states, (batch, *shape)))
+    a64, uo = np.zeros((batch, dynamics.n_actions)), np.zeros((batch, *shape))
+    do = np.zeros((batch, len(dynamics.diagnostic_names) + 1))
     with torch_threads_kept():
-        return throughput(
-            lambda: t.truth.advance(vb.copy(), uo, a64, do), batch
-        )
+        return throughput(lambda: dynamics.advance(vb.copy(), uo, a64, do), batch)
 
 
 def speed_figures(model: Any, x: np.ndarray, action_shape: tuple[int, ...], venv: Any, states: np.ndarray) -> dict[str, float]:
@@ -171,8 +193,8 @@ def speed_figures(model: Any, x: np.ndarray, action_shape: tuple[int, ...], venv
     :param model: the surrogate (called on float32 tensors under ``torch.no_grad()``).
     :param x: model inputs (rows repeated or cut to the batch).
     :param action_shape: the shape of one action input of the model (zeros are passed).
-    :param venv: the truth :class:`~chaoscontrol.envs.ks_vector.KSControlVectorEnv`.
-    :param states: grid states the truth starts from.
+    :param venv: the truth vector env.
+    :param states: fields the truth starts from (n, *F).
     :return: ``model_transitions_per_s_batch{1,256}`` and ``truth_transitions_per_s_batch{1,256}``.
     """
     speeds = {}
@@ -253,6 +275,7 @@ __all__ = [
     "error_growth_steps",
     "finite_correlation",
     "format_value",
+    "lyapunov_exponent",
     "lyapunov_times",
     "one_lyapunov_time_steps",
     "prediction_summary",
