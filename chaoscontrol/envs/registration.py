@@ -38,6 +38,13 @@ ENV_SPECS = {
         "vector_entry_point": "chaoscontrol.envs.cgle:CGLEControlVectorEnv",
         "max_episode_steps": 400,
     },
+    # 2-D Kolmogorov flow, n = 4, Re = 40 on 64^2 (docs/systems.md). 500 steps of 0.2 = 100 time units: ~40 turnover
+    # times 2 pi / rms(u) of the chaotic flow, several of its dissipation bursts.
+    "Kolmogorov-Control-v0": {
+        "entry_point": "chaoscontrol.envs.kolmogorov:make_kolmogorov_control_env",
+        "vector_entry_point": "chaoscontrol.envs.kolmogorov:KolmogorovControlVectorEnv",
+        "max_episode_steps": 500,
+    },
     # Lorenz-63 and Lorenz-96 (docs/systems.md): 400 steps of 0.05 = 20 time units, 18 Lyapunov times of Lorenz-63
     # (~30 turns around a wing) and 34 of Lorenz-96: long enough that holding a target differs from passing it.
     "Lorenz63-Control-v0": {
