@@ -244,25 +244,50 @@ def fft_rows(src: np.ndarray, dst: np.ndarray, axes: np.ndarray, forward: bool) 
 
 
 @numba.njit(cache=True)
+def shifted_modes(shift: np.ndarray) -> np.ndarray:
+    """Indices of the modes where the plane-wave shift -g s_k is not zero (|k| < 1: a few modes), int64."""
+    return np.nonzero(shift != 0.0)[0].astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _cubic_rows(a: np.ndarray, gr: float, gi: float) -> None:
+    """a = g |a|^2 a in place on the float64 view (R, 2N) of complex rows (Re, Im interleaved), g = gr + i gi."""
+    rows, n2 = a.shape
+    for r in range(rows):
+        row = a[r]
+        for j in range(n2 // 2):
+            re = row[2 * j]
+            im = row[2 * j + 1]
+            s = re * re + im * im
+            wr = s * re
+            wi = s * im
+            row[2 * j] = gr * wr - gi * wi
+            row[2 * j + 1] = gr * wi + gi * wr
+
+
+@numba.njit(cache=True)
 def _nonlinear_rows(
-    v: np.ndarray, fhat: np.ndarray, g: complex, shift: np.ndarray, a: np.ndarray, out: np.ndarray,
-    axes: np.ndarray,
+    v: np.ndarray, fhat: np.ndarray, g: complex, shift: np.ndarray, modes: np.ndarray, a: np.ndarray,
+    out: np.ndarray, axes: np.ndarray,
 ) -> None:
-    """out = FFT(g |A|^2 A) + shift v + fhat with A = IFFT(v), row by row; ``a`` is workspace (R, N)."""
+    """out = FFT(g |A|^2 A) + fhat + shift v with A = IFFT(v), row by row; ``a`` is workspace (R, N).
+
+    The cube and the forcing run on the float64 views (one pass each over Re, Im interleaved); the shift
+    only on ``modes`` (:func:`shifted_modes`), where it is not zero.
+    """
     rows, n = v.shape
     fft_rows(v, a, axes, False)
-    gr = g.real
-    gi = g.imag
-    for r in range(rows):
-        for j in range(n):
-            z = a[r, j]
-            s = z.real * z.real + z.imag * z.imag
-            w = complex(s * z.real, s * z.imag)
-            a[r, j] = complex(gr * w.real - gi * w.imag, gr * w.imag + gi * w.real)
+    _cubic_rows(a.view(np.float64), g.real, g.imag)
     fft_rows(a, out, axes, True)
+    of = out.view(np.float64)
+    ff = fhat.view(np.float64)
     for r in range(rows):
-        for m in range(n):
-            out[r, m] += shift[m] * v[r, m] + fhat[r, m]
+        orow = of[r]
+        frow = ff[r]
+        for j in range(2 * n):
+            orow[j] += frow[j]
+        for m in modes:
+            out[r, m] += shift[m] * v[r, m]
 
 
 @numba.njit(cache=True)
@@ -280,17 +305,19 @@ def cgle_etdrk4_steps_rows(v: np.ndarray, fhat: np.ndarray, coeffs: np.ndarray, 
     """
     rows, n = v.shape
     e, e2, q, f1, f2, f3, shift = coeffs[0], coeffs[1], coeffs[2], coeffs[3], coeffs[4], coeffs[5], coeffs[6]
+    fhat = np.ascontiguousarray(fhat)  # the float64 view below needs it (no copy when it is)
+    modes = shifted_modes(shift)
     axes = np.array([0, 1], dtype=np.int64)  # FFT axis of a single row, of a block
     work = np.empty((8, rows, n), dtype=np.complex128)  # the grid field, N(v), N(a), N(b), N(c), a, b, c
     phys, nv, na, nb, nc, a, b, c = work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7]
     for _ in range(n_steps):
-        _nonlinear_rows(v, fhat, g, shift, phys, nv, axes)
+        _nonlinear_rows(v, fhat, g, shift, modes, phys, nv, axes)
         etdrk4_stage_rows(a, v, nv, e2, q)
-        _nonlinear_rows(a, fhat, g, shift, phys, na, axes)
+        _nonlinear_rows(a, fhat, g, shift, modes, phys, na, axes)
         etdrk4_stage_rows(b, v, na, e2, q)
-        _nonlinear_rows(b, fhat, g, shift, phys, nb, axes)
+        _nonlinear_rows(b, fhat, g, shift, modes, phys, nb, axes)
         etdrk4_third_stage_rows(c, a, nv, nb, e2, q)
-        _nonlinear_rows(c, fhat, g, shift, phys, nc, axes)
+        _nonlinear_rows(c, fhat, g, shift, modes, phys, nc, axes)
         etdrk4_update_rows(v, nv, na, nb, nc, e, f1, f2, f3)
 
 
@@ -338,6 +365,7 @@ __all__ = [
     "cgle_linear_rates",
     "cgle_split_rates",
     "plane_wave_shift",
+    "shifted_modes",
     "etdrk4_coefficients_complex",
     "fft_rows",
     "to_physical",
