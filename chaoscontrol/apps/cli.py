@@ -96,13 +96,16 @@ def simulate() -> CommandLine:
     def run(line: ParsedFlags) -> int:
         args = line.build(SimulateArgs)
         summary = run_simulation(args)
-        brief = {mode: {"energy_mean": r["energy"]["mean"], "dissipation_mean": r["dissipation"]["mean"],
-                        "blowup": r["blowup"]} for mode, r in summary["runs"].items()}
+        def shown(r: dict) -> list[str]:  # KS: energy and dissipation; another system: its diagnostics
+            return [k for k in ("energy", "dissipation") if k in r] or [k for k, v in r.items() if isinstance(v, dict)]
+
+        brief = {mode: {**{f"{k}_mean": r[k]["mean"] for k in shown(r)}, "blowup": r["blowup"]}
+                 for mode, r in summary["runs"].items()}
         print(json.dumps(brief, indent=2))
         print(f"wrote {args.out}/space_time.png and {args.out}/summary.json")
         return 0
 
-    return CommandLine(flags_of(SimulateArgs, name="simulate"), run)
+    return CommandLine(flags_of(SimulateArgs, forms={"env_id": Flag(name="env")}, name="simulate"), run)
 
 
 def robustness() -> CommandLine:
@@ -264,7 +267,7 @@ def surrogate_compare() -> CommandLine:
 
 #: The subcommands: words, one-line description, and the loader of their flags and run function.
 COMMANDS: dict[str, tuple[str, Callable[[], CommandLine]]] = {
-    "simulate": ("simulate KS with and without actuation; PNG space-time plot + JSON summary", simulate),
+    "simulate": ("simulate a system (--env, KS by default) with and without actuation; PNG plot + JSON summary", simulate),
     "robustness": ("evaluate a policy under a sensor/actuator perturbation at several levels", robustness),
     "train": ("train an SB3 agent on the batched env of any registered id (truth or surrogate); resumable", train),
     "evaluate": ("evaluate a controller on the truth env against no control", evaluate),
