@@ -45,6 +45,10 @@ CGLE_DIAGNOSTICS = ("intensity", "uniform_distance", "amplitude_fluctuation", "m
 #: Columns of the diagnostics, max|A| last.
 DIAG_INTENSITY, DIAG_UNIFORM, DIAG_FLUCTUATION, DIAG_MIN_AMPLITUDE, DIAG_POWER, DIAG_MAX_ABS_A = range(6)
 N_DIAG = 6
+#: Rows per block at most in the batch kernel: a complex FFT of a block costs less per row the more rows it holds
+#: (per row-interval at N = 64, one thread: 18.0 us in blocks of 16, 16.0 in 32, 14.8 in 64, 14.3 in 128;
+#: ``docs/performance.md``), so CGLE takes blocks of up to 64 rows where KS takes 32.
+CGLE_BLOCK_ROWS = 64
 
 
 @numba.njit(cache=True)
@@ -207,7 +211,7 @@ def cgle_control_interval_batch(
     :return: -1, or the index of the first system whose action is not finite (nothing done).
     """
     return advance_in_blocks(cgle_control_rows, _control_blocks, v, actions, forcing_basis, max_forcing, coeffs, g,
-                             n_steps, field_out, diag_out)
+                             n_steps, field_out, diag_out, max_rows=CGLE_BLOCK_ROWS)
 
 
 def cgle_diagnostics_reference(a: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -226,6 +230,7 @@ def cgle_diagnostics_reference(a: np.ndarray, f: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "CGLE_BLOCK_ROWS",
     "CGLE_DIAGNOSTICS",
     "N_DIAG",
     "cgle_control_interval",

@@ -22,12 +22,16 @@ from chaoscontrol.solvers.cgle import (
     cgle_coefficients,
     cgle_etdrk4_step_reference,
     cgle_etdrk4_steps,
+    cgle_etdrk4_steps_rows,
     cgle_split_rates,
     etdrk4_coefficients_complex,
+    plane_wave_shift,
+    shifted_modes,
     to_physical,
     to_spectral,
 )
 from chaoscontrol.solvers.cgle_control import (
+    CGLE_BLOCK_ROWS,
     N_DIAG,
     cgle_control_interval,
     cgle_control_interval_batch,
@@ -221,6 +225,22 @@ def test_kernel_matches_the_numpy_reference(dyn, attractor):
         np.testing.assert_allclose(w, ref[i], rtol=0, atol=1e-13 * np.abs(ref[i]).max())
 
 
+def test_the_shift_acts_exactly_on_the_modes_with_plane_waves_and_any_forcing_layout_gives_the_same_bits(dyn, attractor):
+    # s_k = 1 - k^2 > 0 exactly for |k| < 1 (the plane waves that exist); L = 8 pi: k = m / 4, |m| <= 3.
+    for cfg in (CGLEConfig(), CGLEConfig(L=30.0, N=32)):
+        k = cfg.k
+        np.testing.assert_array_equal(shifted_modes(cgle_coefficients(cfg)[6]), np.flatnonzero(np.abs(k) < 1.0))
+        assert np.all(plane_wave_shift(cfg)[np.abs(k) >= 1.0] == 0.0)
+    np.testing.assert_array_equal(shifted_modes(dyn.coeffs[6]), [0, 1, 2, 3, N - 3, N - 2, N - 1])
+    fhat = 0.3 * dyn.forcing_basis[:4]
+    strided = np.empty((4, 2 * N), dtype=np.complex128)[:, ::2]
+    strided[:] = fhat
+    w1, w2 = np.array(attractor), np.array(attractor)
+    cgle_etdrk4_steps_rows(w1, fhat, dyn.coeffs, dyn.g, 3)
+    cgle_etdrk4_steps_rows(w2, strided, dyn.coeffs, dyn.g, 3)
+    assert np.array_equal(w1, w2) and not np.array_equal(w1, attractor)
+
+
 def test_diagnostics_match_the_numpy_reference_and_the_forcing_law(dyn, attractor):
     actions = np.random.default_rng(3).uniform(-1.4, 1.4, (4, dyn.n_actions))
     v = np.array(attractor)
@@ -240,7 +260,7 @@ def _states_and_actions(dyn: CGLEDynamics, batch: int, seed: int) -> tuple[np.nd
     return to_spectral(a.T), rng.uniform(-1.3, 1.3, (batch, dyn.n_actions))
 
 
-@pytest.mark.parametrize("batch", [1, 3, 17, 70])
+@pytest.mark.parametrize("batch", [1, 3, 17, 70, 2 * CGLE_BLOCK_ROWS + 3])  # the last in blocks of CGLE_BLOCK_ROWS
 def test_batch_rows_are_bit_identical_to_single_systems(dyn, batch):
     v0, actions = _states_and_actions(dyn, batch, seed=batch)
     args = (dyn.forcing_basis, dyn.max_forcing, dyn.coeffs, dyn.g, dyn.frame_skip)
