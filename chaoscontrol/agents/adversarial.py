@@ -27,7 +27,8 @@ single envs (:class:`AdversarialObservation`) and in batch
 are attacked as the policy sees them: wrap the env the policy was trained on
 (a ``VecNormalize`` normalisation is not undone here).
 
-The attack radius is a sensor level: a fraction of the attractor's rms(u) unless ``relative=False``
+The attack radius is a sensor level: a fraction of the system's sensor unit (KS: the attractor's rms(u);
+:func:`~chaoscontrol.agents.sensor_levels.sensor_unit`) unless ``relative=False``
 (:func:`attack_radius`). :func:`attacked_vector_env` wires an attack on a trained policy into a Gymnasium
 vector env, for ``chaoscontrol evaluate`` and the robustness harness.
 """
@@ -43,7 +44,8 @@ from gymnasium.utils import RecordConstructorArgs
 
 from chaoscontrol.agents.policies import check_model_spaces, make_policy, policy_frame
 from chaoscontrol.envs import perturbations as P
-from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, VectorPerturbation, sensor_scale
+from chaoscontrol.agents.sensor_levels import sensor_unit
+from chaoscontrol.envs.perturbation_wrappers import PerturbationWrapper, VectorPerturbation
 from chaoscontrol.envs.symmetry import canonical_indices, transform_rows
 from chaoscontrol.validation import check_int, check_non_negative
 
@@ -55,13 +57,14 @@ ATTACK_KEYWORDS = ("norm", "attack", "objective", "steps", "relative")
 
 
 def attack_radius(level: float, env: gym.Env | gym.vector.VectorEnv, relative: bool = True) -> float:
-    """The attack radius eps in observation units: ``level`` times rms(u) of the attractor if ``relative``, else ``level``.
+    """The attack radius eps in observation units: ``level`` times the sensor unit if ``relative``, else ``level``.
 
     :param level: the radius as given (>= 0).
-    :param env: the KS env (single, batched or wrapped) whose rms(u) is the unit.
-    :param relative: ``level`` is a fraction of rms(u) (the default of every sensor level).
+    :param env: the env (single, batched or wrapped) whose sensor unit
+        (:func:`~chaoscontrol.agents.sensor_levels.sensor_unit`; KS: the attractor's rms(u)) is the unit.
+    :param relative: ``level`` is a fraction of the unit (the default of every sensor level).
     """
-    return check_non_negative("eps", level) * sensor_scale(env, relative)
+    return check_non_negative("eps", level) * sensor_unit(env, relative)
 
 
 def check_attack_keywords(kwargs: dict[str, Any]) -> None:

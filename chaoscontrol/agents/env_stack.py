@@ -1,6 +1,7 @@
 """The env stack of training and evaluation, in one place (CleanRL's ``make_env``).
 
-    KSVecEnv(n_envs, env_kwargs [+ surrogate])      batched Numba truth, or the surrogate's dynamics
+    ControlSB3VecEnv(env_id, n_envs, env_kwargs [+ surrogate])  the batched truth of any registered id, or the
+                                                 surrogate's dynamics (ids whose entry point takes one)
       -> VecTimer                                    wall time spent in the env (for the profile)
       -> VecPerturbation per --wrap spec             sensor / actuator perturbations, in order
       -> VecResidualControl (optional)               a baseline's action added to the agent's (residual RL)
@@ -22,7 +23,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
-from chaoscontrol.agents.vec_env import make_ks_vec_env
+from chaoscontrol.agents.systems import check_ks_symmetry, check_surrogate
+from chaoscontrol.agents.vec_env import KS_ENV_ID, make_control_vec_env
 from chaoscontrol.agents.vec_wrappers import (
     VecAdversarialTraining,
     VecResidualControl,
@@ -73,10 +75,11 @@ def make_vec_env(
     symmetry_reduced: bool = False,
     adversarial: dict[str, Any] | None = None,
     residual: str | None = None,
+    env_id: str = KS_ENV_ID,
 ) -> VecEnv:
     """The stack of the module docstring.
 
-    :param env_kwargs: keywords of ``KS-Control-v0`` (without ``surrogate``).
+    :param env_kwargs: keywords of ``env_id`` (without ``surrogate``).
     :param n_envs: batched systems.
     :param seed: env i starts from seed ``seed + i``; perturbations derive their generators from it.
     :param wrappers: perturbation specs, applied in order.
@@ -88,19 +91,26 @@ def make_vec_env(
         (``eps`` in observation units, ``fraction``, ``attack``...), or None; attach the model before training.
     :param residual: a baseline spec (``lqg``...) whose actions are added to the agent's
         (:class:`~chaoscontrol.agents.vec_wrappers.VecResidualControl`), or None.
+    :param env_id: a registered chaoscontrol id.
+    :raises ValueError: a surrogate or symmetry reduction for a system that has none, or bad input of the env or
+        the wrappers, naming it.
     """
+    check_surrogate(env_id, surrogate)
     kwargs = dict(env_kwargs)
     if surrogate is not None:
         kwargs["surrogate"] = surrogate
     with torch_threads_kept():  # building may run Numba's parallel kernels (e.g. the attractor's rms)
-        venv: VecEnv = VecTimer(make_ks_vec_env(n_envs, None, max_episode_steps=max_episode_steps, **kwargs))
+        bare = make_control_vec_env(env_id, n_envs, None, max_episode_steps=max_episode_steps, **kwargs)
+        if symmetry_reduced:
+            check_ks_symmetry(bare, env_id, "symmetry_reduced")
+        venv: VecEnv = VecTimer(bare)
         for spec in wrappers:
             name, level, wkwargs = parse_wrapper(spec)
             venv = perturb_vec_env(venv, name, level, **wkwargs)
     if residual is not None:
         venv = VecResidualControl(venv, make_baseline(residual, BaselineProbe(venv)))
     if symmetry_reduced:
-        venv = VecSymmetryReduced(venv, KSSymmetry.from_env(find_wrapper(venv, VecTimer).venv.template))
+        venv = VecSymmetryReduced(venv, KSSymmetry.from_env(bare.template))
     if adversarial is not None:
         venv = VecAdversarialTraining(venv, seed=seed, **adversarial)
     venv = VecMonitor(venv)
@@ -125,9 +135,10 @@ def find_timer(venv: VecEnv) -> VecTimer | None:
 
 
 class BaselineProbe:
-    """Looks like a KS vector env to :func:`chaoscontrol.baselines.make_baseline`: the template and the spaces.
+    """Looks like a batched env to :func:`chaoscontrol.baselines.make_baseline`: the template and the spaces.
 
-    :param venv: an SB3 stack over ``KSVecEnv`` (the baseline is built for the observations at its top).
+    :param venv: an SB3 stack over :class:`~chaoscontrol.agents.vec_env.ControlSB3VecEnv` (the baseline is built
+        for the observations at its top).
     """
 
     def __init__(self, venv: VecEnv) -> None:
@@ -135,7 +146,7 @@ class BaselineProbe:
         base = timer.venv if timer is not None else venv
         self.template = getattr(base, "template", None)
         if self.template is None:
-            raise ValueError("residual control needs the KS vector env underneath")
+            raise ValueError("residual control needs a chaoscontrol batched env underneath (ControlSB3VecEnv)")
         self.num_envs = venv.num_envs
         self.single_observation_space = venv.observation_space
         self.single_action_space = venv.action_space

@@ -10,10 +10,14 @@ no control (zero action, no perturbation), and writes
   ``success_rate`` (final rms(u - u*) below :data:`~chaoscontrol.envs.rollout.SUCCESS_DISTANCE`, 0.1; null for
   the dissipation objective); ``blowups``; the
   per-episode values; the env, wrappers and perturbation used;
-- ``DIR/evaluation.png``: space-time diagrams of episode 0, controlled and uncontrolled, and its actions.
+- ``DIR/evaluation.png``: episode 0, controlled and uncontrolled (a space-time diagram of a 1-D field, the
+  components of a small state: :mod:`~chaoscontrol.agents.evaluation_figure`), and its actions.
 
-The env id, its keywords and the training wrappers are read from the model's run folder
-(``config.json``), or given (``env_kwargs``, ``wrappers``); a policy trained on a surrogate is evaluated
+An existing ``DIR/evaluation.json`` (or ``.png``) is not replaced unless ``overwrite`` (``--overwrite``); both are
+written atomically.
+
+The env id (any registered one), its keywords and the training wrappers are read from the model's run folder
+(``config.json``), or given (``env_id``, ``env_kwargs``, ``wrappers``); a policy trained on a surrogate is evaluated
 on the truth. ``perturbation``/``level`` add one perturbation of the robustness harness on top.
 A blow-up ends that episode (its cost is then NaN and it counts in ``blowups``), never the evaluation.
 """
@@ -27,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from chaoscontrol.agents.evaluation_figure import evaluation_figure
 from chaoscontrol.envs.rollout import rollout
-from chaoscontrol.io import atomic_path, write_json_atomic
+from chaoscontrol.io import refuse_existing_output, write_json_atomic
 from chaoscontrol.validation import check_int
 
 
@@ -46,7 +51,7 @@ class AgentEvaluateArgs:
     out: str = "runs/evaluation"
     """Output folder."""
     env_id: str | None = None
-    """Env id (default: the run's, or ``KS-Control-v0``)."""
+    """Env id, any registered one (default: the run's, or ``KS-Control-v0``)."""
     env_kwargs: dict[str, Any] | None = None
     """Env keywords (default: the run's, or none)."""
     wrappers: tuple[str, ...] | None = None
@@ -65,6 +70,8 @@ class AgentEvaluateArgs:
     """Allow a ``.zip`` without the project's policy files (``.policy.json`` beside it: an SB3 zip from elsewhere,
     or saved before they existed): SB3's zip and ``vecnormalize.pkl`` are then unpickled, which runs any code they
     hold. Only for files you trust."""
+    overwrite: bool = False
+    """Replace the evaluation already in --out (evaluation.json, evaluation.png); without it that is refused."""
 
     def __post_init__(self) -> None:
         """The values only: the model file and its run folder are read by :func:`evaluate_agent`."""
@@ -83,12 +90,13 @@ class AgentEvaluateArgs:
         :raises ValueError: a model file that does not exist, or a run folder's env id or wrappers that are not valid.
         """
         from chaoscontrol.agents.policies import check_policy_file, run_config
+        from chaoscontrol.agents.systems import DEFAULT_ENV_ID
 
         check_policy_file("model", self.model)
         config = run_config(self.model) if str(self.model).endswith(".zip") else None
         run = config["args"] if config else {}
         resolved = {
-            "env_id": self.env_id or run.get("env_id", "KS-Control-v0"),
+            "env_id": self.env_id or run.get("env_id") or DEFAULT_ENV_ID,
             "env_kwargs": dict(self.env_kwargs if self.env_kwargs is not None else run.get("env_kwargs", {})),
             "wrappers": tuple(self.wrappers if self.wrappers is not None else run.get("wrappers", ())),
             "trained_on_surrogate": run.get("surrogate"),
@@ -100,10 +108,10 @@ class AgentEvaluateArgs:
 def _check_env(env_id: str | None, wrappers: tuple[str, ...] | None) -> None:
     """Raise ValueError naming the env id or the wrapper spec that is not valid (None: not given, nothing to check)."""
     from chaoscontrol.agents.env_stack import parse_wrapper
-    from chaoscontrol.envs.registration import ENV_SPECS
+    from chaoscontrol.agents.systems import check_agent_env_id
 
-    if env_id is not None and env_id not in ENV_SPECS:
-        raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {env_id!r}")
+    if env_id is not None:
+        check_agent_env_id(env_id)
     for spec in wrappers or ():
         parse_wrapper(spec)
 
@@ -120,10 +128,18 @@ def finite_mean(x: np.ndarray) -> float | None:
     return float(x.mean()) if x.size else None
 
 
+def has_target_distance(template: Any) -> bool:
+    """Whether the env's objective is a distance to a target (its info key ``target_distance``: success is defined).
+
+    :param template: a single env.
+    """
+    return getattr(template.objective_fn, "info_key", None) == "target_distance"
+
+
 def _episodes(env: Any, act, seed: int, steps: int) -> dict[str, Any]:
     """Rewards (B, steps) (NaN after an episode's end), blow-ups, final distances, success and episode 0's history."""
     base = env.unwrapped if hasattr(env, "unwrapped") else env
-    has_target = base.template.objective == "target"
+    has_target = has_target_distance(base.template)
     run = rollout(env, act, steps, seed=seed, info_keys=("blowup", "target_distance") if has_target else ("blowup",),
                   snapshot=lambda: base.u[0].copy())
     rewards = np.full((env.num_envs, steps), np.nan)
@@ -137,27 +153,33 @@ def _episodes(env: Any, act, seed: int, steps: int) -> dict[str, Any]:
 def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, Any]:
     """Run the evaluation of ``args`` (see the module docstring); writes DIR and returns the JSON dict.
 
-    What the arguments refer to (the model file, its run folder) is checked here, before anything is written.
+    What the arguments refer to (the model file, its run folder, the output) is checked here, before anything is
+    written.
 
     :param args: the evaluation.
     :param progress: show a progress bar.
-    :raises ValueError: bad input (naming it), or a model file that would have to be unpickled without
-        ``trust_pickle`` (naming ``--trust-pickle``).
+    :raises ValueError: bad input (naming it), an evaluation already in ``args.out`` without ``overwrite`` (naming
+        ``--overwrite``), or a model file that would have to be unpickled without ``trust_pickle`` (naming
+        ``--trust-pickle``).
     """
     from tqdm.auto import tqdm
 
     from chaoscontrol.agents.adversarial import attacked_vector_env
     from chaoscontrol.agents.env_stack import parse_wrapper
     from chaoscontrol.agents.policies import make_policy
-    from chaoscontrol.envs.ks_vector import KSControlVectorEnv
-    from chaoscontrol.envs.perturbation_wrappers import VectorPerturbation, make_perturbation
+    from chaoscontrol.agents.sensor_levels import make_env_perturbation
+    from chaoscontrol.agents.systems import build_vector_env
+    from chaoscontrol.envs.perturbation_wrappers import VectorPerturbation
     from chaoscontrol.surrogates.threads import torch_threads_kept
 
     res = args.resolved()
     steps = args.max_episode_steps
+    out = Path(args.out)
+    refuse_existing_output(out / "evaluation.json", overwrite=args.overwrite, resumable=False, what="evaluation",
+                           present=(out / "evaluation.json").exists() or (out / "evaluation.png").exists())
 
-    def truth(n: int) -> KSControlVectorEnv:
-        return KSControlVectorEnv(num_envs=n, max_episode_steps=steps, autoreset_mode="Disabled", **res["env_kwargs"])
+    def truth(n: int) -> Any:
+        return build_vector_env(res["env_id"], n, res["env_kwargs"], steps)
 
     bar = tqdm(total=2, desc="evaluate", disable=not progress)
     with torch_threads_kept():
@@ -165,13 +187,14 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
         env: Any = venv
         for spec in res["wrappers"]:
             name, level, kwargs = parse_wrapper(spec)
-            env = VectorPerturbation(env, *make_perturbation(name, level, venv, **kwargs))
+            env = VectorPerturbation(env, *make_env_perturbation(name, level, venv, **kwargs))
         if args.perturbation == "adversarial":
             env, act = attacked_vector_env(env, args.model, args.level, args.seed, args.deterministic, args.trust_pickle,
                                            **args.perturbation_kwargs)
         else:
             if args.perturbation is not None:
-                env = VectorPerturbation(env, *make_perturbation(args.perturbation, args.level, venv, **dict(args.perturbation_kwargs)))
+                env = VectorPerturbation(env, *make_env_perturbation(args.perturbation, args.level, venv,
+                                                                     **dict(args.perturbation_kwargs)))
             act, _ = make_policy(args.model, env, args.seed, args.deterministic, args.trust_pickle)  # against the (perturbed) spaces
         controlled = _episodes(env, act, args.seed, steps)
         bar.update()
@@ -188,7 +211,7 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
     improvement = 1.0 - cost / cost0
     returns = np.nansum(controlled["rewards"], axis=1)
     template = venv.template
-    is_target = template.objective == "target"
+    is_target = has_target_distance(template)
     success = controlled["success"] if is_target else None
     report = {
         "model": args.model,
@@ -198,7 +221,7 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
         "perturbation": None if args.perturbation is None else {"name": args.perturbation, "level": args.level,
                                                                  **args.perturbation_kwargs},
         "trained_on_surrogate": res["trained_on_surrogate"],
-        "objective": template.objective,
+        "objective": getattr(template, "objective", None),
         "episodes": args.episodes,
         "seed": args.seed,
         "mean_return": float(np.mean(returns)),
@@ -216,41 +239,10 @@ def evaluate_agent(args: AgentEvaluateArgs, progress: bool = True) -> dict[str, 
                         "no_control_cost_second_half": [None if not np.isfinite(c) else float(c) for c in cost0]},
         "args": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(args).items()},
     }
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "evaluation.json", report)
-    _figure(out / "evaluation.png", controlled, free, template, steps, args.model)
+    evaluation_figure(out / "evaluation.png", controlled, free, template, args.model)
     return report
-
-
-def _figure(path: Path, controlled: dict, free: dict, template: Any, steps: int, label: str) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from chaoscontrol.envs.rendering import draw_space_time
-
-    interval = template.frame_skip * template.config.dt
-    L = template.config.L
-    fig = Figure(figsize=(12, 4.2), dpi=90, layout="constrained")
-    FigureCanvasAgg(fig)
-    vmax = float(np.nanmax(np.abs(free["history"])))
-    for col, (run, title) in enumerate(((free, "no control"), (controlled, f"controlled: {Path(label).name}"))):
-        ax = fig.add_subplot(1, 3, col + 1)
-        h = run["history"]
-        im = draw_space_time(ax, h, L, 0.0, (h.shape[0] - 1) * interval, template.actuator_positions, template.sensor_positions,
-                             vmax=vmax, title=title)
-    fig.colorbar(im, ax=ax, label="u")
-    ax = fig.add_subplot(1, 3, 3)
-    a = controlled["actions"]
-    t = np.arange(a.shape[0]) * interval
-    for j in range(a.shape[1] if a.ndim == 2 else 0):
-        ax.plot(t, a[:, j], lw=0.8, label=f"a{j + 1}")
-    ax.set_xlabel("t")
-    ax.set_ylabel("action (episode 0)")
-    ax.set_ylim(-1.05, 1.05)
-    ax.legend(fontsize=7, ncol=2)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
 
 
 __all__ = ["AgentEvaluateArgs", "evaluate_agent"]

@@ -85,11 +85,25 @@ def _check_plain(name: str, value: Any) -> None:
         raise ValueError(f"{name} must be a plain value (number, string, bool, list, dict), got {type(value).__name__}")
 
 
+#: The entry of a hyper-parameter file for the registered ids that have none of their own.
+DEFAULT_ENTRY = "default"
+
+
+def _default_entry(path: Path, table: dict[str, Any], env_id: str) -> str:
+    """:data:`DEFAULT_ENTRY` for a registered ``env_id`` without an entry of its own, if the file has one."""
+    from chaoscontrol.envs.registration import ENV_SPECS
+
+    if env_id in ENV_SPECS and DEFAULT_ENTRY in table:
+        return DEFAULT_ENTRY
+    raise ValueError(f"hyper-parameter file {str(path)!r} has no entry for env id {env_id!r}"
+                     + ("" if env_id in ENV_SPECS else " (not a registered id)") + f"; it has {sorted(table)}")
+
+
 def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Hyperparams:
     """Read ``configs/<algo>.yaml`` (or ``path``) for ``env_id``, apply ``overrides``, and check every key.
 
     :param algo: one of :data:`ALGOS`.
-    :param env_id: the key in the YAML file.
+    :param env_id: the key in the YAML file; a registered id without one reads the file's :data:`DEFAULT_ENTRY`.
     :param path: a YAML file instead of ``configs/<algo>.yaml``.
     :param overrides: keys that replace the file's (``policy_kwargs`` is merged key by key).
     :raises ValueError: naming the file, the env id or the key at fault.
@@ -104,22 +118,21 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None, ove
         raise ValueError(f"hyper-parameter file {str(path)!r} is not valid YAML: {exc}") from exc
     if not isinstance(table, dict):
         raise ValueError(f"hyper-parameter file {str(path)!r} must map env ids to keys")
-    if env_id not in table:
-        raise ValueError(f"hyper-parameter file {str(path)!r} has no entry for env id {env_id!r}; it has {sorted(table)}")
-    if not isinstance(table[env_id] or {}, dict):
-        raise ValueError(f"hyper-parameter file {str(path)!r}: the entry of {env_id!r} must map keys to values, got {table[env_id]!r}")
-    values = dict(table[env_id] or {})
+    entry = env_id if env_id in table else _default_entry(path, table, env_id)
+    if not isinstance(table[entry] or {}, dict):
+        raise ValueError(f"hyper-parameter file {str(path)!r}: the entry of {entry!r} must map keys to values, got {table[entry]!r}")
+    values = dict(table[entry] or {})
     overrides = dict(overrides or {})
     given_pk = overrides.get("policy_kwargs") if isinstance(overrides.get("policy_kwargs"), dict) else {}
 
     def source(key: str, given: dict[str, Any] | None = None) -> str:
         """Where ``key`` was given: in ``given`` (default: the overrides), i.e. ``--hyperparams``, or in the file."""
-        return "--hyperparams" if key in (overrides if given is None else given) else f"{path.name}[{env_id}]"
+        return "--hyperparams" if key in (overrides if given is None else given) else f"{path.name}[{entry}]"
     if isinstance(overrides.get("policy_kwargs", {}), (dict, type(None))) and "policy_kwargs" in overrides \
             and isinstance(values.get("policy_kwargs"), dict):  # a non-mapping is refused below, by name
         overrides["policy_kwargs"] = {**values["policy_kwargs"], **(overrides["policy_kwargs"] or {})}
     values.update(overrides)
-    _check_plain(f"{path.name}[{env_id}]", values)
+    _check_plain(f"{path.name}[{entry}]", values)
     allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "env", "action_noise", "_init_setup_model", "seed",
                                                                    "tensorboard_log", "device", "verbose"}
     unknown = set(values) - allowed - set(SUITE_KEYS)
@@ -156,4 +169,4 @@ def load_hyperparams(algo: str, env_id: str, path: str | Path | None = None, ove
     return Hyperparams(algo=algo, n_envs=n_envs, normalize=normalize, action_noise=float(action_noise), algo_kwargs=values)
 
 
-__all__ = ["ALGOS", "Hyperparams", "algorithm_class", "load_hyperparams"]
+__all__ = ["ALGOS", "DEFAULT_ENTRY", "Hyperparams", "algorithm_class", "load_hyperparams"]

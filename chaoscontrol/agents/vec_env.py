@@ -1,4 +1,4 @@
-"""Stable-Baselines3 `VecEnv` over the batched KS kernel."""
+"""Stable-Baselines3 `VecEnv` over the batched env of any registered id (one dynamics call per step)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,25 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn
 
-from chaoscontrol.surrogates.registered_envs import make_ks_control_vector_env
+from chaoscontrol.envs.registration import default_max_episode_steps, make_vector_env
 
 #: Attributes that differ between envs; every other attribute is the shared configuration's.
 PER_ENV_ATTRIBUTES = ("u", "t", "episode_seeds")
+#: The id of :class:`KSVecEnv` and :func:`make_ks_vec_env`.
+KS_ENV_ID = "KS-Control-v0"
+#: ``max_episode_steps`` of :class:`ControlSB3VecEnv` that stands for the id's registered time limit.
+REGISTERED_LIMIT = "registered"
 
 
-class KSVecEnv(VecEnv):
-    """`KS-Control-v0` as an SB3 `VecEnv`: ``num_envs`` systems stepped by one Numba call.
+class ControlSB3VecEnv(VecEnv):
+    """A registered chaoscontrol id as an SB3 `VecEnv`: ``num_envs`` systems stepped by one dynamics call.
 
-    Semantics are those of SB3's ``DummyVecEnv`` over ``gym.make("KS-Control-v0")``
+    The batched env underneath (``engine``) is the id's vector entry point
+    (:func:`~chaoscontrol.envs.registration.make_vector_env`, a
+    :class:`~chaoscontrol.envs.vector_core.ControlVectorEnv`), so any system of
+    the suite works with no code of its own here.
+
+    Semantics are those of SB3's ``DummyVecEnv`` over ``gym.make(env_id)``
     (and bit-identical to it for the same seeds and actions): an env whose
     episode ends is reset within the same ``step``; the last observation is in
     ``infos[i]["terminal_observation"]`` and ``infos[i]["TimeLimit.truncated"]``
@@ -30,18 +39,23 @@ class KSVecEnv(VecEnv):
     ``get_attr`` returns per-env values for ``u``, ``t`` and ``episode_seeds``
     and the shared configuration's value for anything else (all envs share one
     configuration, so ``set_attr`` must address all of them); ``env_method``
-    calls methods of that shared configuration (a ``KSControlEnv`` that is never
-    stepped).
+    calls methods of that shared configuration (the batched env's template, a
+    single env that is never stepped).
 
+    :param env_id: a registered chaoscontrol id (``chaoscontrol.envs.registration.ENV_SPECS``).
     :param num_envs: number of systems B.
-    :param max_episode_steps: time limit in env steps (None: no limit).
-    :param env_kwargs: keywords of :class:`~chaoscontrol.envs.ks_control.KSControlEnv`.
+    :param max_episode_steps: time limit in env steps (None: no limit; default: the id's registered limit).
+    :param env_kwargs: the id's constructor keywords (``surrogate=`` where its entry point takes one).
+    :raises ValueError: an unknown id, or a bad keyword (naming it).
     """
 
-    def __init__(self, num_envs: int = 8, max_episode_steps: int | None = 400, **env_kwargs: Any) -> None:
-        self.engine = make_ks_control_vector_env(
-            num_envs=num_envs, max_episode_steps=max_episode_steps, autoreset_mode=AutoresetMode.DISABLED, **env_kwargs
-        )
+    def __init__(self, env_id: str = KS_ENV_ID, num_envs: int = 8, max_episode_steps: int | None | str = REGISTERED_LIMIT,
+                 **env_kwargs: Any) -> None:
+        if max_episode_steps == REGISTERED_LIMIT:
+            max_episode_steps = default_max_episode_steps(env_id)
+        self.env_id = env_id
+        self.engine = make_vector_env(env_id, num_envs, max_episode_steps=max_episode_steps,
+                                      autoreset_mode=AutoresetMode.DISABLED, **env_kwargs)
         self.template = self.engine.template
         super().__init__(num_envs, self.template.observation_space, self.template.action_space)
         self._actions: np.ndarray | None = None
@@ -60,7 +74,7 @@ class KSVecEnv(VecEnv):
         if (~given).any():
             obs, infos = self.engine.reset(seed=seeds, options={"reset_mask": ~given})
         if given.any():
-            u0 = np.zeros((self.num_envs, self.template.config.N))
+            u0 = np.zeros((self.num_envs, *self.engine.dynamics.field_shape))
             for i in np.flatnonzero(given):
                 u0[i] = u0_rows[i]
             obs_u0, infos_u0 = self.engine.reset(seed=seeds, options={"reset_mask": given, "u0": u0})
@@ -166,14 +180,43 @@ def _merge(a: dict[str, Any], b: dict[str, Any], take_b: np.ndarray) -> dict[str
     return out
 
 
+class KSVecEnv(ControlSB3VecEnv):
+    """:class:`ControlSB3VecEnv` of ``KS-Control-v0`` (the name the suite's first system gave it).
+
+    :param num_envs: number of systems B.
+    :param max_episode_steps: time limit in env steps (None: no limit).
+    :param env_kwargs: keywords of ``KS-Control-v0``.
+    """
+
+    def __init__(self, num_envs: int = 8, max_episode_steps: int | None = 400, **env_kwargs: Any) -> None:
+        super().__init__(KS_ENV_ID, num_envs, max_episode_steps, **env_kwargs)
+
+
+def make_control_vec_env(env_id: str, num_envs: int = 8, seed: int | None = None, **kwargs: Any) -> ControlSB3VecEnv:
+    """A seeded :class:`ControlSB3VecEnv` of ``env_id`` (env i gets ``seed + i`` at its first reset).
+
+    :param env_id: a registered chaoscontrol id.
+    :param num_envs: number of systems.
+    :param seed: base seed, or None.
+    :param kwargs: ``max_episode_steps`` and the id's constructor keywords.
+    """
+    env = ControlSB3VecEnv(env_id, num_envs, **kwargs)
+    if seed is not None:
+        env.seed(seed)
+    return env
+
+
 def make_ks_vec_env(num_envs: int = 8, seed: int | None = None, **kwargs: Any) -> KSVecEnv:
     """A seeded :class:`KSVecEnv` (env i gets ``seed + i`` at its first reset).
 
     :param num_envs: number of systems.
     :param seed: base seed, or None.
-    :param kwargs: ``max_episode_steps`` and the keywords of ``KSControlEnv``.
+    :param kwargs: ``max_episode_steps`` and the keywords of ``KS-Control-v0``.
     """
     env = KSVecEnv(num_envs=num_envs, **kwargs)
     if seed is not None:
         env.seed(seed)
     return env
+
+
+__all__ = ["ControlSB3VecEnv", "KSVecEnv", "PER_ENV_ATTRIBUTES", "REGISTERED_LIMIT", "make_control_vec_env", "make_ks_vec_env"]

@@ -31,7 +31,7 @@ from chaoscontrol.agents.training import (
     train_agent,
 )
 from chaoscontrol.agents.vec_wrappers import VecPerturbation, VecTimer
-from chaoscontrol.agents.vec_env import KSVecEnv
+from chaoscontrol.agents.vec_env import ControlSB3VecEnv, KSVecEnv
 from chaoscontrol.envs.ks_control import KSControlEnv
 
 from tiny_runs import ENV_KWARGS, NET, PPO_HP, STEPS, targs
@@ -494,7 +494,8 @@ def test_make_vec_env_layers_and_seeds():
     assert isinstance(inner, VecPerturbation) and inner.target == "action"
     assert isinstance(inner.venv, VecPerturbation) and inner.venv.target == "observation"
     timer = find_timer(venv)
-    assert isinstance(timer, VecTimer) and isinstance(timer.venv, KSVecEnv)
+    assert isinstance(timer, VecTimer) and isinstance(timer.venv, ControlSB3VecEnv)
+    assert timer.venv.env_id == "KS-Control-v0"
     assert venv.num_envs == 3 and venv.observation_space.shape == (8,)
     venv.reset()
     assert list(timer.venv.engine.episode_seeds) == [7, 8, 9]

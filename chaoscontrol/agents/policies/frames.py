@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from chaoscontrol.agents.policies.saved import policy_run
+from chaoscontrol.agents.systems import DEFAULT_ENV_ID
 from chaoscontrol.envs.symmetry import KSSymmetry, canonical_indices, transform_rows
 
 
@@ -21,12 +22,12 @@ def policy_frame(policy: str) -> KSSymmetry | None:
 
     :param policy: a policy spec; only an SB3 ``.zip`` of a run with ``symmetry_reduced`` has a frame.
     """
-    from chaoscontrol.envs.ks_control import KSControlEnv
+    from chaoscontrol.envs.registration import make_env
 
     run = policy_run(policy) if str(policy).endswith(".zip") else {}
     if not run.get("symmetry_reduced"):
         return None
-    return KSSymmetry.from_env(KSControlEnv(**run["env_kwargs"]))
+    return KSSymmetry.from_env(make_env(run.get("env_id") or DEFAULT_ENV_ID, **run["env_kwargs"]))
 
 
 def symmetry_reduced_policy(act: Callable[[np.ndarray], np.ndarray], symmetry: KSSymmetry) -> Callable[[np.ndarray], np.ndarray]:

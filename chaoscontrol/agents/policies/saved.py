@@ -6,7 +6,7 @@ code its author put in it. So every time a run saves a model (``OUT/model``, ``O
 
 - ``STEM.policy.json``: what the policy is (:func:`~chaoscontrol.agents.policies.description.describe_policy`: the
   algorithm, the policy class and its keywords, the spaces), the step counters, what a loader needs of the run
-  (``run``: the env keywords and ``symmetry_reduced`` of its symmetry frame, the ``residual`` baseline,
+  (``run``: the env id and keywords and ``symmetry_reduced`` of its symmetry frame, the ``residual`` baseline,
   ``normalize``), and the names and SHA-256 of the two files below;
 - ``STEM.policy.pt``: the weights, ``model.get_parameters()`` (the policy's and the optimisers' state dicts) and
   SB3's torch variables (SAC's ``log_ent_coef``), tensors only, read with ``torch.load(..., weights_only=True)``;
@@ -28,6 +28,7 @@ from typing import Any, Mapping
 from chaoscontrol.agents.policies.description import build_policy, describe_policy
 from chaoscontrol.agents.policies.normalisation import NormalisationStatistics, read_normalisation
 from chaoscontrol.agents.policies.run_files import run_config
+from chaoscontrol.agents.systems import DEFAULT_ENV_ID
 from chaoscontrol.io import atomic_path, write_json_atomic
 
 DESCRIPTION_SUFFIX = ".policy.json"
@@ -77,8 +78,9 @@ def run_metadata(args: Mapping[str, Any], normalize: bool) -> dict[str, Any]:
     :param args: the run's arguments (``AgentTrainArgs`` as a dict, or ``config.json``'s ``args``).
     :param normalize: whether the run normalised its observations.
     """
-    return {"env_kwargs": dict(args.get("env_kwargs") or {}), "symmetry_reduced": bool(args.get("symmetry_reduced")),
-            "residual": args.get("residual"), "normalize": bool(normalize)}
+    return {"env_id": args.get("env_id") or DEFAULT_ENV_ID, "env_kwargs": dict(args.get("env_kwargs") or {}),
+            "symmetry_reduced": bool(args.get("symmetry_reduced")), "residual": args.get("residual"),
+            "normalize": bool(normalize)}
 
 
 def _sha256(path: Path) -> str:

@@ -1,4 +1,5 @@
-"""The robustness harness: a policy evaluated on the batched KS env under a perturbation at several levels.
+"""The robustness harness: a policy evaluated on the batched env of any registered id under a perturbation at several
+levels (``--env``: default the policy's run's, else ``KS-Control-v0``).
 
 ``chaoscontrol robustness --policy {zero,random,lqg,...,PATH.zip} --perturbation NAME
 --levels 0,0.05,0.1 --episodes N --seed S --out DIR`` writes
@@ -13,11 +14,13 @@
 - ``DIR/config.json``: the arguments and the package version; resuming into a
   folder whose sweep had other arguments (other than the levels) is refused.
 
-``mean_dissipation`` is over the steps before a blow-up (NaN if the first step blew up).
+``mean_dissipation`` is over the steps before a blow-up (NaN if the first step blew up). A system without a
+``dissipation`` diagnostic (CGLE, Lorenz-63/96) has ``mean_cost`` (-reward per step, over the same steps) in its
+place, in the CSV and the figure.
 
 Episode e of every level starts from the same initial state (env seed S + e),
 so the levels are compared on paired initial conditions. All N episodes of a
-level run together in one :class:`~chaoscontrol.envs.ks_vector.KSControlVectorEnv`.
+level run together in one batched env (:func:`~chaoscontrol.envs.registration.make_vector_env`).
 
 One job per module: :mod:`.args` (the arguments' values), :mod:`.level` (the
 episodes of one level), :mod:`.csv_rows` (the CSV and its resume), :mod:`.sweep` (the checks of what the arguments refer to, on one template env, and the sweep over the levels),

@@ -9,6 +9,7 @@ from typing import Any
 
 from chaoscontrol.agents.adversarial import check_attack_keywords
 from chaoscontrol.agents.policies import check_policy_spec
+from chaoscontrol.agents.systems import check_agent_env_id
 from chaoscontrol.envs.perturbation_wrappers import PERTURBATIONS
 from chaoscontrol.validation import check_int
 
@@ -25,15 +26,18 @@ class RobustnessArgs:
     perturbation: str = "noise"
     """One of :data:`HARNESS_PERTURBATIONS` (see ``make_perturbation`` for what the level means)."""
     levels: tuple[float, ...] = (0.0, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5)
-    """Perturbation levels (sensor levels are fractions of the attractor's rms(u))."""
+    """Perturbation levels (sensor levels are fractions of the sensor unit, for KS the attractor's rms(u):
+    :mod:`~chaoscontrol.agents.sensor_levels`)."""
     episodes: int = 8
     """Episodes per level (run together as one batch)."""
     seed: int = 0
     """Episode e starts from env seed ``seed + e``."""
     out: str = "runs/robustness"
     """Output folder."""
+    env_id: str | None = None
+    """Env id, any registered one (default: the policy's run's, else ``KS-Control-v0``)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    """Keywords of ``KS-Control-v0``."""
+    """Keywords of the env."""
     max_episode_steps: int = 400
     """Episode length in env steps."""
     perturbation_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -57,6 +61,8 @@ class RobustnessArgs:
                 raise ValueError(f"levels must be finite and >= 0, got {level!r}")
         if self.perturbation == "dropout" and max(self.levels) > 1:
             raise ValueError(f"levels of 'dropout' are probabilities in [0, 1], got {max(self.levels)}")
+        if self.env_id is not None:
+            check_agent_env_id(self.env_id)
         check_int("episodes", self.episodes)
         check_int("max_episode_steps", self.max_episode_steps)
         check_policy_spec("policy", self.policy)

@@ -1,4 +1,5 @@
-"""The harness's figure: return and mean dissipation against the level, with 95% confidence bands."""
+"""The harness's figure: return and the metric (mean dissipation, or mean cost) against the level, with 95%
+confidence bands."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from chaoscontrol.io import atomic_path
 
 
 def plot_robustness(csv_path: str | os.PathLike, png_path: str | os.PathLike, title: str = "") -> None:
-    """Return and mean dissipation against the level with 95% confidence bands, written atomically to ``png_path``.
+    """Return and the metric against the level with 95% confidence bands, written atomically to ``png_path``.
 
     :param csv_path: a harness CSV.
     :param png_path: the PNG to write.
@@ -24,7 +25,9 @@ def plot_robustness(csv_path: str | os.PathLike, png_path: str | os.PathLike, ti
     levels = np.array(list(summary))
     fig = Figure(figsize=(9, 3.6), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    for col, (key, label) in enumerate((("return", "episode return"), ("dissipation", "mean dissipation D"))):
+    metric = next(iter(summary.values()))["metric"] if summary else "dissipation"
+    metric_label = "mean dissipation D" if metric == "dissipation" else "mean cost per step (-reward)"
+    for col, (key, label) in enumerate((("return", "episode return"), (metric, metric_label))):
         ax = fig.add_subplot(1, 2, col + 1)
         mean = np.array([summary[lv][f"{key}_mean"] for lv in levels])
         half = np.array([summary[lv][f"{key}_ci95"] for lv in levels])

@@ -1,9 +1,12 @@
-"""Training of SB3 agents on the batched KS env (truth or surrogate), with evaluation on the truth and resumable runs.
+"""Training of SB3 agents on the batched env of any registered id (truth or surrogate), with evaluation on the truth
+and resumable runs.
 
-``chaoscontrol train --algo ppo --seed 0 --timesteps 200000 --out runs/ppo`` writes the run folder of
-:mod:`.run_folder` (configuration, checkpoints, evaluations on the truth, models, timing, status); ``--resume``
-continues from the newest readable checkpoint with its replay buffer, normalisation statistics and step counter, to
-the (possibly larger) ``timesteps``, without unpickling anything.
+``chaoscontrol train --env ID --algo ppo --seed 0 --timesteps 200000 --out runs/ppo`` (``--env``: any registered id,
+``KS-Control-v0`` by default) writes the run folder of :mod:`.run_folder` (configuration, checkpoints, evaluations on
+the truth, models, timing, status); ``--resume`` continues from the newest readable checkpoint with its replay buffer,
+normalisation statistics and step counter, to the (possibly larger) ``timesteps``, without unpickling anything. A
+folder that holds a run or other files is refused without ``--resume`` or ``--overwrite``
+(:func:`~chaoscontrol.agents.training.checkpoints.check_run_folder`).
 
 One job per module: :mod:`.args` (the arguments, and the checks of what they refer to), :mod:`.run_folder` (the
 run folder's files), :mod:`.status` (the heartbeat in ``status.json``, and stopped runs told apart),

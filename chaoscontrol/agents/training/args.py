@@ -28,11 +28,12 @@ class AgentTrainArgs:
     algo: str = "ppo"
     """One of ``ppo``, ``sac``, ``td3``, ``ddpg``."""
     env_id: str = "KS-Control-v0"
-    """A registered chaoscontrol env id."""
+    """A registered chaoscontrol env id (``chaoscontrol.envs.registration.ENV_SPECS``)."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Keywords of the env (objective, target, sensors, ...)."""
     surrogate: str | None = None
-    """Train on this surrogate checkpoint instead of the solver (evaluation stays on the truth)."""
+    """Train on this surrogate checkpoint instead of the solver (evaluation stays on the truth); only for ids whose
+    entry point takes one (the KS ids)."""
     wrappers: tuple[str, ...] = ()
     """Perturbation specs ``NAME:LEVEL[:{json}]`` applied in training and evaluation (e.g. ``noise:0.1``)."""
     seed: int = 0
@@ -68,7 +69,7 @@ class AgentTrainArgs:
     symmetry_augment: bool = False
     """Store every transition with its symmetric copies in the replay buffer (off-policy algorithms only)."""
     adversarial_eps: float = 0.0
-    """Adversarial training: attack radius as a fraction of the attractor's rms(u) (0: off)."""
+    """Adversarial training: attack radius as a fraction of the sensor unit (KS: the attractor's rms(u)) (0: off)."""
     adversarial_fraction: float = 0.5
     """Adversarial training: probability that an observation is attacked."""
     adversarial_attack: str = "fgsm"
@@ -83,18 +84,21 @@ class AgentTrainArgs:
     trust_pickle: bool = False
     """With ``--resume``, allow a checkpoint without its policy files (one written before they existed): SB3's zip
     and pickles are then unpickled, which runs any code they hold. Only for run folders you trust."""
+    overwrite: bool = False
+    """Start a new run in --out even if it holds one (finished, stopped or another's): the files a run writes there
+    are removed first. Without it (or --resume) such a folder is refused."""
 
     def __post_init__(self) -> None:
-        from chaoscontrol.envs.registration import ENV_SPECS
+        from chaoscontrol.agents.systems import check_agent_env_id, check_surrogate
 
         if self.algo not in ALGOS:
             raise ValueError(f"algo must be one of {ALGOS}, got {self.algo!r}")
-        if self.env_id not in ENV_SPECS:
-            raise ValueError(f"env id must be one of {sorted(ENV_SPECS)}, got {self.env_id!r}")
+        check_agent_env_id(self.env_id)
         if not isinstance(self.env_kwargs, dict) or not isinstance(self.hyperparams, dict):
             raise ValueError("env_kwargs and hyperparams must be dicts")
         if "surrogate" in self.env_kwargs:
             raise ValueError("give the surrogate with surrogate=... (--surrogate), not in env_kwargs")
+        check_surrogate(self.env_id, self.surrogate)
         object.__setattr__(self, "wrappers", tuple(self.wrappers))
         for spec in self.wrappers:
             parse_wrapper(spec)
@@ -130,7 +134,7 @@ class AgentTrainArgs:
     def adversarial(self, env: Any) -> dict[str, Any] | None:
         """Keywords of the training stack's ``VecAdversarialTraining`` (eps in units of u), or None.
 
-        :param env: an env of the run's configuration (:func:`template_env`), whose rms(u) is the unit of eps.
+        :param env: an env of the run's configuration (:func:`template_env`), whose sensor unit is that of eps.
         """
         if self.adversarial_eps == 0.0:
             return None
@@ -141,17 +145,19 @@ class AgentTrainArgs:
 
 
 def template_env(args: AgentTrainArgs) -> Any:
-    """One env of the run's configuration: the checks of ``env_kwargs``, the configuration written to ``config.json``
-    and the symmetry and sensor scale of the run are read from it.
+    """One env of the run's configuration (``args.env_id`` from its entry point): the checks of ``env_kwargs``, the
+    configuration written to ``config.json`` and the symmetry and sensor scale of the run are read from it.
 
-    :raises ValueError: unknown or bad keywords of the env, naming them.
+    :raises ValueError: unknown or bad keywords of the env, naming them; a symmetry option on a system without
+        the KS symmetry group, naming it.
     """
-    from chaoscontrol.envs.ks_control import KSControlEnv
+    from chaoscontrol.agents.systems import build_env, check_ks_symmetry
 
-    try:
-        return KSControlEnv(**args.env_kwargs)
-    except TypeError as exc:
-        raise ValueError(f"env_kwargs: {exc}") from exc
+    env = build_env(args.env_id, args.env_kwargs)
+    for flag in ("symmetry_reduced", "symmetry_augment"):
+        if getattr(args, flag):
+            check_ks_symmetry(env, args.env_id, flag)
+    return env
 
 
 def check_anchor(args: AgentTrainArgs, hp: Hyperparams) -> None:

@@ -32,7 +32,7 @@ from chaoscontrol.agents.training.args import AgentTrainArgs
 from chaoscontrol.agents.training.replay_files import load_replay_buffer, save_replay_buffer
 from chaoscontrol.agents.training.run_folder import run_arguments
 from chaoscontrol.agents.training.status import read_status
-from chaoscontrol.io import atomic_path
+from chaoscontrol.io import atomic_path, refuse_existing_output
 
 #: Args that must agree between a run and its resumption.
 RESUME_KEYS = ("algo", "env_id", "env_kwargs", "surrogate", "wrappers", "seed", "config", "hyperparams", "max_episode_steps",
@@ -99,34 +99,68 @@ def has_checkpoint(out: str | Path) -> bool:
 
 
 def check_run_folder(args: AgentTrainArgs, resume: bool) -> None:
-    """Whether the run of ``args`` may start in its folder: a new run in a folder without one, or a resume of the run
-    there, with the same arguments, while no other process trains it.
+    """Whether the run of ``args`` may start in its folder, while no other process trains it there:
+
+    - a new run: into a missing or empty folder, or one that holds only the start of this same run (its
+      ``config.json`` with the same arguments, no checkpoint and no final model: it is started again);
+    - ``--overwrite`` (``args.overwrite``): into any folder (the files of the run there are removed by
+      :func:`~chaoscontrol.agents.training.run_folder.clear_run_folder` before anything is written);
+    - ``--resume``: the run there, with the same arguments (:data:`RESUME_KEYS`), from its newest checkpoint.
 
     :param args: the run's arguments.
     :param resume: whether the run continues from its newest checkpoint.
-    :raises ValueError: a run that another live process trains (:mod:`~chaoscontrol.agents.training.status`), a new
-        run into a folder that already holds one, or a resume whose arguments differ from the run's (naming the
-        keys) or with no checkpoint to resume from.
+    :raises ValueError: a run that another live process trains (:mod:`~chaoscontrol.agents.training.status`);
+        ``--resume`` with ``--overwrite``; a new run into a folder that holds a run (finished, stopped, or with other
+        arguments) or files of no training run, naming ``--resume`` and ``--overwrite``; a resume of a folder that
+        holds no training run, whose arguments differ from the run's (naming the keys) or with no checkpoint.
     """
     import os
 
     out = Path(args.out)
-    status = read_status(out)
+    if resume and args.overwrite:
+        refuse_existing_output(out, present=True, resume=True, overwrite=True)
+    try:
+        status = read_status(out)
+    except ValueError:
+        if not args.overwrite:
+            raise
+        status = None  # an unreadable status.json of a folder to be replaced
     if status is not None and status.live and status.pid != os.getpid():
         raise ValueError(f"{str(out)!r} is being trained now by pid {status.pid} on {status.host} (status.json: running, "
                          "heartbeat fresh); wait for it, or stop that process, before starting or resuming the run")
     if not resume:
-        if checkpoint_steps(out / "checkpoints") or (out / "model.zip").exists():
-            state = f" ({status.describe()})" if status is not None else ""
-            raise ValueError(f"{str(out)!r} already holds a run{state}; pass --resume to continue it or choose another --out")
+        if args.overwrite:
+            return
+        held, resumable = _held_run(out, args, status)
+        if held is not None:
+            refuse_existing_output(out, present=True, what=f"run folder ({held})", resumable=resumable)
         return
-    previous = run_arguments(out)
-    now = json.loads(json.dumps(asdict(args)))
-    diffs = [k for k in RESUME_KEYS if previous.get(k, ARG_DEFAULTS.get(k)) != now.get(k)]
+    diffs = _differing_keys(run_arguments(out), args)
     if diffs:
         raise ValueError(f"cannot resume {str(out)!r} with other arguments: {diffs} differ")
     if not checkpoint_steps(out / "checkpoints"):
         raise ValueError(f"cannot resume: no checkpoint in {str(out / 'checkpoints')!r}")
+
+
+def _held_run(out: Path, args: AgentTrainArgs, status: Any) -> tuple[str | None, bool]:
+    """What in ``out`` a new run of ``args`` would replace (None if there is nothing to lose), and whether
+    ``--resume`` could continue it (a run with a checkpoint), for the refusal."""
+    if not out.is_dir() or not any(out.iterdir()):
+        return None, False
+    if checkpoint_steps(out / "checkpoints") or (out / "model.zip").exists():
+        return "a run, " + (status.describe() if status is not None else "no status"), True
+    try:
+        previous = run_arguments(out)
+    except ValueError:
+        return "files of no training run", False
+    diffs = _differing_keys(previous, args)
+    return (f"the start of another run: {diffs} differ", False) if diffs else (None, False)
+
+
+def _differing_keys(previous: Mapping[str, Any], args: AgentTrainArgs) -> list[str]:
+    """The :data:`RESUME_KEYS` in which a run's recorded arguments ``previous`` and ``args`` differ."""
+    now = json.loads(json.dumps(asdict(args)))
+    return [k for k in RESUME_KEYS if previous.get(k, ARG_DEFAULTS.get(k)) != now.get(k)]
 
 
 def load_checkpoint(args: AgentTrainArgs, hp: Hyperparams, venv: Any, new_model: Callable[[Any], Any],

@@ -1,4 +1,4 @@
-"""The training loop: an SB3 agent trained on the batched KS env (truth or surrogate) into its run folder.
+"""The training loop: an SB3 agent trained on the batched env of a registered id (truth or surrogate) into its run folder.
 
 :func:`train_agent` checks what the arguments refer to, builds the training stack and the evaluation stack on the
 truth, starts a model (or loads the newest readable checkpoint to resume), trains it with the run's callback and
@@ -19,8 +19,10 @@ from chaoscontrol.agents.training.args import EVAL_SEED_OFFSET, AgentTrainArgs, 
 from chaoscontrol.agents.policies.description import describe_policy
 from chaoscontrol.agents.policies.saved import run_metadata
 from chaoscontrol.agents.training.callback import RunCallback
+from chaoscontrol.agents.systems import env_config
 from chaoscontrol.agents.training.checkpoints import check_run_folder, load_checkpoint, save_checkpoint
 from chaoscontrol.agents.training.run_folder import (
+    clear_run_folder,
     evaluation_rows,
     read_timing,
     record_resume,
@@ -41,7 +43,8 @@ def train_agent(args: AgentTrainArgs, resume: bool = False) -> Path:
 
     :param args: the run's arguments.
     :param resume: continue the run in ``args.out`` from its newest readable checkpoint.
-    :raises ValueError: bad input of those (naming it), a new run into a folder that already has checkpoints, or a
+    :raises ValueError: bad input of those (naming it), a new run into a folder that holds a run or other files
+        without ``overwrite`` (:func:`~chaoscontrol.agents.training.checkpoints.check_run_folder`), or a
         resume whose arguments differ from the run's (naming the keys), with no readable checkpoint to resume from,
         of a run another process trains now, or from a checkpoint of SB3's pickles without ``trust_pickle``.
     """
@@ -73,9 +76,11 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
     # the stacks are built before anything is written: a surrogate of another configuration or wrappers that do
     # not fit the env fail here
     venv = make_vec_env(args.env_kwargs, hp.n_envs, args.seed, args.wrappers, args.surrogate, args.max_episode_steps, hp.normalize,
-                        symmetry_reduced=args.symmetry_reduced, adversarial=args.adversarial(template), residual=args.residual)
+                        symmetry_reduced=args.symmetry_reduced, adversarial=args.adversarial(template), residual=args.residual,
+                        env_id=args.env_id)
     eval_env = make_vec_env(args.env_kwargs, min(args.eval_episodes, 16), args.seed + EVAL_SEED_OFFSET, args.wrappers, None,
-                            args.max_episode_steps, symmetry_reduced=args.symmetry_reduced, residual=args.residual)
+                            args.max_episode_steps, symmetry_reduced=args.symmetry_reduced, residual=args.residual,
+                            env_id=args.env_id)
     symmetry = KSSymmetry.from_env(template) if args.symmetry_augment else None
     if symmetry is not None:
         try:
@@ -84,9 +89,11 @@ def _train(args: AgentTrainArgs, resume: bool) -> Path:
             venv.close()
             eval_env.close()
             raise
+    if not resume:  # what check_run_folder let a new run replace: --overwrite, or this run's own start
+        clear_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
-        write_config(out, args, hp.to_dict(), template.config_dict())
+        write_config(out, args, hp.to_dict(), env_config(template))
     if hp.normalize:
         eval_env = VecNormalize(eval_env, norm_obs=True, norm_reward=False, training=False)
     checkpoint = None

@@ -66,12 +66,39 @@ def run_arguments(out: str | Path) -> dict[str, Any]:
     """The arguments the run in ``out`` was started with (``config.json``).
 
     :param out: the run folder.
-    :raises ValueError: there is no ``config.json``.
+    :raises ValueError: there is no ``config.json``, or it is not a training run's (no ``args`` of ``train``).
     """
     path = Path(out) / "config.json"
     if not path.is_file():
         raise ValueError(f"cannot resume: {str(path)!r} does not exist")
-    return json.loads(path.read_text())["args"]
+    try:
+        config = json.loads(path.read_text())
+        args = config["args"]
+        if not (isinstance(args, dict) and "algo" in args and "timesteps" in args):
+            raise KeyError("args")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{str(path)!r} is not the config.json of a training run ({exc!r}); choose another --out") from exc
+    return args
+
+
+#: What a run writes in its folder (files and folders, glob patterns): what ``--overwrite`` removes.
+RUN_FILES = ("config.json", "status.json", "timing.json", "evaluations.jsonl", "vecnormalize.pkl", "model.zip", "model.*.*",
+             "best_model.zip", "best_model.*.*", "checkpoints", "tb")
+
+
+def clear_run_folder(out: Path) -> None:
+    """Remove the files of a run from ``out`` (:data:`RUN_FILES`; anything else there is left alone).
+
+    :param out: the run folder (it may not exist).
+    """
+    import shutil
+
+    for pattern in RUN_FILES:
+        for path in out.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def append_evaluation(out: Path, row: dict[str, Any]) -> None:
@@ -151,5 +178,5 @@ def save_final_model(model: Any, venv: Any, out: Path, run: dict[str, Any] | Non
     return out / "model.zip"
 
 
-__all__ = ["append_evaluation", "evaluation_rows", "read_timing", "record_resume", "run_arguments", "save_best_model",
+__all__ = ["RUN_FILES", "append_evaluation", "clear_run_folder", "evaluation_rows", "read_timing", "record_resume", "run_arguments", "save_best_model",
            "save_final_model", "write_config", "write_timing"]

@@ -1,4 +1,4 @@
-"""``VecPerturbation``: sensor and actuator perturbations for SB3 vectorised envs (``KSVecEnv``, ``DummyVecEnv``...).
+"""``VecPerturbation``: sensor and actuator perturbations for SB3 vectorised envs (``ControlSB3VecEnv``, ``DummyVecEnv``...).
 
 The batch models of :mod:`chaoscontrol.envs.perturbations` behind SB3's
 ``VecEnvWrapper``: env i uses the generator of its reset seed (s + i after
@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvStepReturn, VecEnvWrapper
 
+from chaoscontrol.agents.sensor_levels import make_env_perturbation
 from chaoscontrol.envs import perturbations as P
-from chaoscontrol.envs.perturbation_wrappers import make_perturbation
+
+
 class VecPerturbation(VecEnvWrapper):
     """Applies a perturbation model to the observations or the actions of an SB3 ``VecEnv``.
 
@@ -82,16 +84,16 @@ class VecPerturbation(VecEnvWrapper):
 
 
 def perturb_vec_env(venv: VecEnv, name: str, level: float, **kwargs: Any) -> VecPerturbation:
-    """Wrap an SB3 ``VecEnv`` over KS with perturbation ``name`` at ``level``.
+    """Wrap an SB3 ``VecEnv`` over a chaoscontrol env with perturbation ``name`` at ``level``.
 
-    See :func:`chaoscontrol.envs.perturbation_wrappers.make_perturbation` for the names and levels.
+    See :func:`chaoscontrol.agents.sensor_levels.make_env_perturbation` for the names and levels.
     """
-    model, target = make_perturbation(name, level, _KSProbe(venv), **kwargs)
+    model, target = make_env_perturbation(name, level, _EnvProbe(venv), **kwargs)
     return VecPerturbation(venv, model, target)
 
 
-class _KSProbe:
-    """Looks like a single KS env to :func:`make_perturbation` (spaces and the KS configuration)."""
+class _EnvProbe:
+    """Looks like a single env to :func:`make_env_perturbation`: the spaces at the stack's top, the system below."""
 
     def __init__(self, venv: VecEnv) -> None:
         self.observation_space = venv.observation_space

@@ -29,7 +29,7 @@ class VecResidualControl(VecEnvWrapper):
     The baseline sees the observations the agent sees at this level of the stack (after the sensor
     perturbations), and its filter state is reset for the envs whose episode ended.
 
-    :param venv: the stack below (KS env and perturbations).
+    :param venv: the stack below (the batched env and perturbations).
     :param controller: callable obs (B, n_obs) -> actions (B, n_act), e.g. ``make_baseline("lqg", ...)``.
     """
 

@@ -21,7 +21,7 @@ class VecSymmetryReduced(VecEnvWrapper):
 
     ``terminal_observation`` in the infos is reduced too, with its own frame.
 
-    :param venv: a stack over ``KSVecEnv`` with bare sensor (or full-state) observations.
+    :param venv: a stack over the KS ``ControlSB3VecEnv`` with bare sensor (or full-state) observations.
     :param symmetry: the group, :meth:`KSSymmetry.from_env` of the env.
     """
 

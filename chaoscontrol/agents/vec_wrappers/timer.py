@@ -17,7 +17,7 @@ class VecTimer(VecEnvWrapper):
     core count on its first parallel kernel (see :mod:`chaoscontrol.surrogates.threads`), which would
     make a run started with ``OMP_NUM_THREADS=1`` oversubscribe a shared machine.
 
-    :param venv: the env to time (the batched KS env, at the bottom of the stack).
+    :param venv: the env to time (the batched env, at the bottom of the stack).
     """
 
     def __init__(self, venv: VecEnv) -> None:
