@@ -1,17 +1,23 @@
-"""Classical controllers of KS beside the learned ones: LQR, LQG and MPC.
+"""Classical controllers beside the learned ones: LQR and LQG on every registered system, MPC on KS.
 
 Each is usable wherever a trained policy is: ``chaoscontrol evaluate --model lqr``, the robustness
 harness (``--policy lqg``), the study scripts. A spec is a name, optionally with JSON keywords after a
 colon: ``lqr``, ``lqg:{"sensor_noise": 0.05}``, ``mpc:{"surrogate": "solver", "horizon": 8}``.
 
-- ``lqr`` (:class:`~chaoscontrol.baselines.linear_control.LQRController`): full-state feedback about an
-  equilibrium, needs ``observe="full"``. Keywords: ``target`` (``"E1"``... or default: the env's target,
-  E1 for the dissipation objective), ``action_cost``.
+- ``lqr`` (:class:`~chaoscontrol.baselines.linear_control.LQRController`): full-state feedback about the
+  target, needs observations that determine the state (``observe="full"``; Lorenz-63's default sensors).
+  Keywords: ``target`` (a name of the env's targets, ``"uniform"`` for CGLE, an array, or default: the env's
+  target, else its default one, :mod:`chaoscontrol.baselines.set_points`), ``action_cost``.
 - ``lqg`` (:class:`~chaoscontrol.baselines.linear_control.LQGController`): the same gain on a Kalman
-  estimate from the sensors. Keywords: ``target``, ``action_cost``, ``process_noise``, ``sensor_noise``.
+  estimate from the observations (any linear sensors). Keywords: ``target``, ``action_cost``,
+  ``process_noise``, ``sensor_noise``.
 - ``mpc`` (:class:`~chaoscontrol.baselines.mpc.MPCController`): receding-horizon optimisation through a
-  differentiable model, needs ``observe="full"``. Keywords: ``surrogate`` (required: a checkpoint or
+  differentiable model, KS only, needs ``observe="full"``. Keywords: ``surrogate`` (required: a checkpoint or
   ``"solver"``), ``horizon``, ``iterations``, ``lr``, ``action_cost``, ``target``.
+
+The linear baselines work on any env built on :class:`~chaoscontrol.envs.core.ControlEnv` from its dynamics,
+observer and objective alone (:mod:`chaoscontrol.baselines.linearization`); about CGLE's uniform oscillation,
+a relative equilibrium, in the co-rotating frame (:mod:`chaoscontrol.baselines.phase_frame`).
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ def _template(venv: Any) -> Any:
     base = venv.unwrapped if hasattr(venv, "unwrapped") else venv
     template = getattr(base, "template", None) or getattr(venv, "template", None)
     if template is None:
-        raise ValueError("baselines run on KS-Control-v0 vector envs (KSControlVectorEnv)")
+        raise ValueError("baselines run on the batched envs of chaoscontrol (make_vector_env: a ControlVectorEnv "
+                         "with its template env), or wrappers of them")
     return template
 
 
@@ -71,12 +78,15 @@ def _sensor_subset(venv: Any) -> np.ndarray | None:
 def make_baseline(spec: str, venv: Any) -> Callable[[np.ndarray], np.ndarray]:
     """The controller of ``spec`` for the batched env ``venv``: a callable obs (B, n_obs) -> actions (B, n_act).
 
+    :param spec: ``NAME[:JSON]`` (module docstring).
+    :param venv: a batched env of any registered id (``make_vector_env``), or a wrapper of one.
     :raises ValueError: with the reason: an unknown spec or keyword, a target that is not an equilibrium,
         an equilibrium the actuators cannot stabilise, sensors that do not observe its unstable modes, an
-        observation that is not what the controller needs, or an MPC without a differentiable model.
+        observation that is not what the controller needs, an MPC without a differentiable model or off KS.
     """
     from chaoscontrol.baselines.linear_control import LQGController, LQRController
-    from chaoscontrol.baselines.linearization import linearise, resolve_equilibrium
+    from chaoscontrol.baselines.linearization import linearise
+    from chaoscontrol.baselines.set_points import resolve_set_point
 
     parsed = parse_baseline(spec)
     if parsed is None:
@@ -84,25 +94,31 @@ def make_baseline(spec: str, venv: Any) -> Callable[[np.ndarray], np.ndarray]:
     name, kwargs = parsed
     template = _template(venv)
     target = kwargs.pop("target", None)
-    if name in ("lqr", "mpc") and template.observe != "full":
-        raise ValueError(
-            f"{name} needs the full state: make the env with observe='full' (env_kwargs), or use 'lqg' with the sensors"
-        )
     if name == "mpc":
-        from chaoscontrol.baselines.mpc import MPCController, load_mpc_model
-
-        model = load_mpc_model(kwargs.pop("surrogate", None), template)
-        u_star = None if target is None and template.objective != "target" else resolve_equilibrium(template, target)
-        return MPCController(model, template, target=u_star, **kwargs)
-    model = linearise(template, resolve_equilibrium(template, target))
-    if name == "lqr":
-        return LQRController(model, **kwargs)
-    if template.observe != "sensors":
-        raise ValueError("lqg reads the sensors: make the env with observe='sensors' (the default)")
+        return _make_mpc(template, target, kwargs)
+    u_star, relative = resolve_set_point(template, target)
+    model = linearise(template, u_star, relative=relative)
     rows = _sensor_subset(venv)
     if rows is not None:
-        model = dataclasses.replace(model, C=model.C[rows], sensor_matrix=model.sensor_matrix[rows])
-    return LQGController(model, **kwargs)
+        model = model.with_sensor_rows(rows)
+    return LQRController(model, **kwargs) if name == "lqr" else LQGController(model, **kwargs)
+
+
+def _make_mpc(template: Any, target: Any, kwargs: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """MPC through a differentiable KS model (KS envs only)."""
+    from chaoscontrol.baselines.set_points import resolve_set_point
+    from chaoscontrol.solvers.ks_dynamics import KSDynamics
+
+    if not isinstance(getattr(template, "truth", None), KSDynamics):
+        raise ValueError("mpc runs on the KS envs only (KS-Control-v0, KS-L66-Control-v0, KS-L100-Control-v0): its "
+                         "differentiable model is the KS scheme or a KS surrogate; use 'lqr' or 'lqg' on this system")
+    if template.observe != "full":
+        raise ValueError("mpc needs the full state: make the env with observe='full' (env_kwargs), or use 'lqg' with the sensors")
+    from chaoscontrol.baselines.mpc import MPCController, load_mpc_model
+
+    model = load_mpc_model(kwargs.pop("surrogate", None), template)
+    u_star = None if target is None and template.objective != "target" else resolve_set_point(template, target)[0]
+    return MPCController(model, template, target=u_star, **kwargs)
 
 
 __all__ = ["BASELINES", "make_baseline", "parse_baseline"]
