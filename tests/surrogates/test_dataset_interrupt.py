@@ -1,4 +1,4 @@
-"""Interrupted dataset generation: a SIGKILL or Ctrl-C keeps the parts written, ``--resume`` continues them into the
+"""Interrupted dataset generation: a SIGKILL, Ctrl-C or SIGTERM keeps the parts written, ``--resume`` continues them into the
 file an uninterrupted run writes (every dataset and attribute equal), and nothing temporary is left.
 
 The generation runs in a child process through the command line, slowed down (each env step sleeps) so that it is
@@ -111,6 +111,21 @@ def test_ctrl_c_is_one_line_and_exit_130_and_resume_continues(tmp_path, uninterr
     assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
     kept = len(_parts(out))
     assert f"kept {kept} of 6 trajectories" in lines[0] and str(parts_folder(out)) in lines[0] and "--resume" in lines[0]
+    assert not out.exists()
+    assert main([*ARGV, "--out", str(out), "--resume"]) == 0
+    assert_same_file(out, uninterrupted)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds.h5"]
+
+
+def test_sigterm_is_handled_as_ctrl_c_exit_143_and_resume_continues(tmp_path, uninterrupted):
+    """A scheduler's stop (SIGTERM) keeps the finished parts, says how to resume in one line and exits 128 + 15."""
+    out = tmp_path / "ds.h5"
+    res = _interrupt(out, signal.SIGTERM)
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert res.returncode == 143, res.stderr
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    kept = len(_parts(out))
+    assert kept >= 2 and f"kept {kept} of 6 trajectories" in lines[0] and "--resume" in lines[0]
     assert not out.exists()
     assert main([*ARGV, "--out", str(out), "--resume"]) == 0
     assert_same_file(out, uninterrupted)
