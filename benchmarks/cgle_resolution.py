@@ -40,8 +40,10 @@ def resample(v: np.ndarray, n: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--grids", nargs="+", type=int, default=[32, 48, 64, 96, 192], help="N values; the largest is the reference")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--grids", nargs="+", type=int, default=[32, 48, 64, 96, 192],
+                   help="N values; the largest is the reference")
     p.add_argument("--trajectories", type=int, default=16)
     p.add_argument("--time", type=float, default=400.0, help="averaging time per trajectory after the burn-in")
     p.add_argument("--horizon", type=float, default=1.0, help="time of the trajectory-error test")
@@ -67,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         power += np.mean(np.abs(v / fine) ** 2, axis=0)
     power /= n_samples
     m = np.abs(np.fft.fftfreq(fine, 1.0 / fine))
-    print(f"CGLE resolution at alpha={cfg.alpha:g}, beta={cfg.beta:g}, L={cfg.L:.4g}, dt={cfg.dt:g}; reference N={fine}")
+    print(f"CGLE resolution at alpha={cfg.alpha:g}, beta={cfg.beta:g}, L={cfg.L:.4g}, dt={cfg.dt:g}; "
+          f"reference N={fine}")
     print(f"1. time-averaged spectrum ({args.trajectories} trajectories x t={args.time:g}): power share beyond the "
           "Nyquist mode of N, and the power of the mode |m| = N/2 over the peak")
     for n in grids[:-1]:
@@ -89,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     fine_dt = CGLEDynamics(CGLEConfig(N=fine, dt=cfg.dt / 4), burn_in=0.0)
     ref4 = v0.copy()
     fine_dt.run_unforced(ref4, 4 * steps)
-    print(f"   time-step error at dt={cfg.dt:g} (N={fine} against dt/4): {np.abs(a_ref - to_physical(ref4)[0]).max():9.2e}")
+    dt_error = np.abs(a_ref - to_physical(ref4)[0]).max()
+    print(f"   time-step error at dt={cfg.dt:g} (N={fine} against dt/4): {dt_error:9.2e}")
 
     # 3. attractor averages
-    print(f"3. attractor averages ({args.trajectories} trajectories x t={args.time:g} after burn-in 100, ± standard error)")
+    print(f"3. attractor averages ({args.trajectories} trajectories x t={args.time:g} after burn-in 100, "
+          "± standard error)")
     for n in grids:
         states = dyn[n].random_states(rngs)
         sums = np.zeros((args.trajectories, 3))

@@ -225,7 +225,7 @@ def test_kernel_matches_the_numpy_reference(dyn, attractor):
         np.testing.assert_allclose(w, ref[i], rtol=0, atol=1e-13 * np.abs(ref[i]).max())
 
 
-def test_the_shift_acts_exactly_on_the_modes_with_plane_waves_and_any_forcing_layout_gives_the_same_bits(dyn, attractor):
+def test_the_shift_acts_on_exactly_the_plane_wave_modes_and_a_strided_forcing_gives_the_same_bits(dyn, attractor):
     # s_k = 1 - k^2 > 0 exactly for |k| < 1 (the plane waves that exist); L = 8 pi: k = m / 4, |m| <= 3.
     for cfg in (CGLEConfig(), CGLEConfig(L=30.0, N=32)):
         k = cfg.k
