@@ -29,7 +29,7 @@ def smooth_perturbations(n_grid: int, radius: float, count: int, rng: np.random.
 
 
 def basin_of_attraction(spec: str, env_kwargs: dict[str, Any], radii: Sequence[float], episodes: int = 40,
-                        steps: int = 400, seed: int = 0) -> list[dict[str, float]]:
+                        steps: int = 400, seed: int = 0, env_id: str = "KS-Control-v0") -> list[dict[str, float]]:
     """Success rate of controller ``spec`` from u* + delta, rms(delta) = r, for each r in ``radii``.
 
     :param spec: a baseline spec (``lqr``, ``lqg``...) or ``zero`` (no control, for reference).
@@ -38,10 +38,11 @@ def basin_of_attraction(spec: str, env_kwargs: dict[str, Any], radii: Sequence[f
     :param episodes: initial states per radius (run together).
     :param steps: env steps per episode.
     :param seed: seed of the perturbations (the same fields, rescaled, for every radius).
+    :param env_id: a KS id (``KS-Control-v0``, ``KS-L66-Control-v0``...): the perturbations are zero-mean grid fields.
     :return: one dict per radius: ``radius``, ``success_rate``, ``median_final_distance``, ``blowups``.
     """
     from chaoscontrol.baselines import make_baseline
-    from chaoscontrol.envs.ks_vector import KSControlVectorEnv
+    from chaoscontrol.envs.registration import make_vector_env
 
     if env_kwargs.get("objective") != "target":
         raise ValueError("the basin is measured for objective='target' (the equilibrium is the env's target)")
@@ -49,7 +50,7 @@ def basin_of_attraction(spec: str, env_kwargs: dict[str, Any], radii: Sequence[f
     for r in radii:
         if not (np.isfinite(r) and r >= 0):
             raise ValueError(f"radii must be finite and >= 0, got {r!r}")
-        venv = KSControlVectorEnv(num_envs=episodes, max_episode_steps=steps, autoreset_mode="Disabled", **env_kwargs)
+        venv = make_vector_env(env_id, num_envs=episodes, max_episode_steps=steps, autoreset_mode="Disabled", **env_kwargs)
         u_star = venv.template.target
         u0 = u_star + smooth_perturbations(u_star.size, float(r), episodes, np.random.default_rng(seed))
         act = (lambda o: np.zeros((episodes, venv.single_action_space.shape[0]))) if spec == "zero" else make_baseline(spec, venv)
