@@ -64,7 +64,8 @@ class TrainArgs:
     """Arguments of ``chaoscontrol surrogate train``."""
 
     family: str = "node"
-    """Model family (a key of :data:`~chaoscontrol.surrogates.models.FAMILIES`)."""
+    """Model family (a key of :data:`~chaoscontrol.surrogates.models.FAMILIES`): any on a KS dataset; resnet, node,
+    stable_resnet or deq on another system's (docs/surrogates.md, "Which families on which systems")."""
     data: str = "data/ks_random.h5"
     """Dataset (HDF5) with train and validation splits."""
     out: str = "runs/surrogate"
@@ -260,7 +261,10 @@ def train_surrogate(args: TrainArgs, resume: bool = False) -> Path:
 
     :param args: the run's arguments.
     :param resume: continue the run in ``args.out`` from its ``checkpoint.pt``.
-    :raises ValueError: bad input, naming it; a folder that holds a run (without ``resume`` or ``overwrite``).
+    :raises ValueError: bad input, naming it; a folder that holds a run (without ``resume`` or ``overwrite``); a family
+        that does not apply to the dataset's system (saying why).
+    :raises KeyboardInterrupt: on Ctrl-C or SIGTERM (a :class:`~chaoscontrol.surrogates.interrupts.Terminated`), with
+        ``checkpoint.pt`` that of the last finished epoch.
     """
     from torch.utils.tensorboard import SummaryWriter
     from tqdm.auto import tqdm
