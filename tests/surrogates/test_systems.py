@@ -163,3 +163,21 @@ def test_a_dataset_without_env_id_is_ks_and_resumes_as_such(tmp_path):
 def test_an_unknown_env_id_is_a_value_error_naming_it():
     with pytest.raises(ValueError, match="env_id must be one of"):
         DatasetSpec(env_id="Nope-v0")
+
+
+def test_a_ks_checkpoint_without_env_id_is_ks_and_still_steps_the_ks_env(model_path, tmp_path):
+    """Checkpoints written before ``env_id`` existed are of KS-Control-v0: the KS env loads them as before, and a
+    caller that expects another system refuses them, naming both ids."""
+    payload = torch.load(model_path, map_location="cpu", weights_only=True)
+    del payload["env_id"]
+    old = tmp_path / "old.pt"
+    torch.save(payload, old)
+    model, _ = load_surrogate(old)
+    assert model.env_id == "KS-Control-v0"
+    env = gym.make("KS-Control-v0", surrogate=str(old))
+    env.reset(seed=0)
+    _, _, terminated, _, info = env.step(np.zeros(4, dtype=np.float32))
+    assert np.isfinite(info["energy"]) and not terminated
+    with pytest.raises(ValueError, match="trained on KS-Control-v0, not on Lorenz63-Control-v0"):
+        load_surrogate(old, expect_env_id="Lorenz63-Control-v0")
+    load_surrogate(old, expect_env_id="KS-L66-Control-v0")  # the same system: the configuration check decides
