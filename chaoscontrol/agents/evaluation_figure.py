@@ -33,13 +33,18 @@ def _draw(ax: Any, history: np.ndarray, template: Any, interval: float, vmax: fl
 
     kind = _field_kind(history.shape[1:])
     t1 = (history.shape[0] - 1) * interval
-    if kind in ("space-time", "modulus"):
-        h = history if kind == "space-time" else np.hypot(history[:, 0], history[:, 1])
-        config = getattr(template, "config", None)
-        extent = float(getattr(config, "L", h.shape[1]))
-        return draw_space_time(ax, h, extent, 0.0, t1, getattr(template, "actuator_positions", None),
-                               getattr(template, "sensor_positions", None) if kind == "space-time" else None,
-                               vmax=vmax, title=title)
+    extent = float(getattr(getattr(template, "config", None), "L", history.shape[-1]))
+    if kind == "space-time":
+        return draw_space_time(ax, history, extent, 0.0, t1, getattr(template, "actuator_positions", None),
+                               getattr(template, "sensor_positions", None), vmax=vmax, title=title)
+    if kind == "modulus":  # |A| >= 0: a sequential map from 0
+        im = ax.imshow(np.hypot(history[:, 0], history[:, 1]), origin="lower", aspect="auto", cmap="viridis", vmin=0.0,
+                       vmax=vmax if np.isfinite(vmax) and vmax > 0 else 1.0, extent=(0.0, extent, 0.0, t1 if t1 > 0 else 1e-9),
+                       interpolation="nearest")
+        ax.set_xlabel("x")
+        ax.set_ylabel("t")
+        ax.set_title(title)
+        return im
     t = np.arange(history.shape[0]) * interval
     if kind == "components":
         for j in range(history.shape[1]):
