@@ -146,7 +146,8 @@ def evaluate_all(jobs_list: list[tuple[Experiment, int, Path]], episodes: int) -
         if target.exists() and target.stat().st_mtime > (out / "model.zip").stat().st_mtime:
             continue
         print(f"[{e.name} s{seed}] evaluating", flush=True)
-        evaluate_agent(AgentEvaluateArgs(model=str(out / "model.zip"), episodes=episodes, seed=10_000, out=str(out / "eval")),
+        evaluate_agent(AgentEvaluateArgs(model=str(out / "model.zip"), episodes=episodes, seed=10_000, out=str(out / "eval"),
+                                         overwrite=True),  # a stale evaluation of an older model.zip is replaced
                        progress=False)
 
 
