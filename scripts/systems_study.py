@@ -29,6 +29,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,13 @@ class Task:
     env_id: str
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    full_state: dict[str, Any] = field(default_factory=lambda: {"observe": "full"})
+    """The env keywords that make the observation the full state (for LQR)."""
 
 
 TASKS: tuple[Task, ...] = (
-    Task("l63_target_Cplus", "Lorenz63-Control-v0", {"objective": "target", "target": "C+"}, "reach and hold C+"),
-    Task("l63_avoid", "Lorenz63-Control-v0", {"objective": "avoid"}, "stay out of the x < 0 wing"),
+    Task("l63_target_Cplus", "Lorenz63-Control-v0", {"objective": "target", "target": "C+"}, "reach and hold C+", full_state={}),
+    Task("l63_avoid", "Lorenz63-Control-v0", {"objective": "avoid"}, "stay out of the x < 0 wing", full_state={}),
     Task("l96_variance", "Lorenz96-Control-v0", {"objective": "variance"}, "spatial variance, K = 40"),
     Task("l96_target_steady", "Lorenz96-Control-v0", {"objective": "target", "target": "steady"}, "reach x_i = F"),
     Task("ks_dissipation", "KS-Control-v0", {"objective": "dissipation"}, "L = 22, Zeng & Graham's -(D + P_f)"),
@@ -72,8 +75,8 @@ TASKS: tuple[Task, ...] = (
     Task("cgle_defects", "CGLE-Control-v0", {"objective": "defects"}, "amplitude fluctuations"),
 )
 
-#: Controllers besides the trained agents: label -> (model spec, extra env keywords).
-BASELINES = {"LQR (full state)": ("lqr", {"observe": "full"}), "LQG (sensors)": ("lqg", {})}
+#: Controllers besides the trained agents: label -> (model spec, whether it reads the full state).
+BASELINES = {"LQR (full state)": ("lqr", True), "LQG (sensors)": ("lqg", False)}
 
 
 def max_episode_steps(env_id: str) -> int:
@@ -138,8 +141,10 @@ def interval(matrix: np.ndarray, seed: int = 0, reps: int = 2000) -> dict[str, f
 
     if matrix.shape[0] == 1:  # a deterministic controller: bootstrap the episodes (one task of many runs)
         matrix = matrix.T
-    point, ci = rly.get_interval_estimates({"m": matrix}, aggregate, reps=reps,
-                                           random_state=np.random.RandomState(seed))
+    with warnings.catch_warnings():  # arch's notice that random_state will become a Generator
+        warnings.simplefilter("ignore", FutureWarning)
+        point, ci = rly.get_interval_estimates({"m": matrix}, aggregate, reps=reps,
+                                               random_state=np.random.RandomState(seed))
     (iqm, mean), ((iqm_lo, mean_lo), (iqm_hi, mean_hi)) = point["m"], ci["m"]
     return {"iqm": float(iqm), "iqm_lo": float(iqm_lo), "iqm_hi": float(iqm_hi),
             "mean": float(mean), "mean_lo": float(mean_lo), "mean_hi": float(mean_hi)}
@@ -156,8 +161,8 @@ def task_results(task: Task, episodes: int) -> dict[str, Any]:
         out["PPO"] = {**interval(matrix), "seeds": len(done), "blowups": sum(r["blowups"] for r in reports),
                       "success": _success([r.get("success_rate") for r in reports]),
                       "no_control_cost": reports[0]["no_control_cost_second_half"]}
-    for label, (spec, extra) in BASELINES.items():
-        report = evaluate(task, label, spec, extra, episodes)
+    for label, (spec, full) in BASELINES.items():
+        report = evaluate(task, label, spec, task.full_state if full else {}, episodes)
         if "error" in report:
             out[label] = {"error": report["error"]}
             continue
@@ -242,15 +247,19 @@ def figure(results: dict[str, dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global RUNS  # the one setting the functions above read: --runs
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", nargs="+", choices=[t.name for t in TASKS], help="tasks to run (default: all)")
     p.add_argument("--timesteps", type=int, default=100_000, help="PPO env steps per seed (default 100,000)")
     p.add_argument("--episodes", type=int, default=20, help="evaluation episodes (default 20)")
     p.add_argument("--jobs", type=int, default=2, help="training runs at a time (default 2)")
     p.add_argument("--report-only", action="store_true", help="re-tabulate what is finished; train nothing")
+    p.add_argument("--runs", default=str(RUNS), help=f"where the runs go (default {RUNS.relative_to(ROOT)})")
+    p.add_argument("--no-docs", action="store_true", help="print the table; leave docs/ as they are (a trial run)")
     args = p.parse_args(argv)
     if args.timesteps < 1 or args.episodes < 2 or args.jobs < 1:
         p.error("--timesteps and --jobs must be >= 1, --episodes >= 2")
+    RUNS = Path(args.runs).resolve()
     tasks = [t for t in TASKS if not args.only or t.name in args.only]
     start = time.time()
     if not args.report_only:
@@ -268,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     (RUNS / "results.json").write_text(json.dumps(results, indent=1))
     text = table(results, args.timesteps, args.episodes)
     print(text)
+    if args.no_docs:
+        return 0
     write_between_markers(DOC, "systems-study", text + "\n\nRegenerate: `.venv/bin/python scripts/systems_study.py"
                           + (f" --timesteps {args.timesteps}" if args.timesteps != 100_000 else "") + "` "
                           f"({(time.time() - start) / 60:.0f} min this time).\n", "Systems")
