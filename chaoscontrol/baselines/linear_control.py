@@ -119,7 +119,10 @@ class LQRController:
         self.design = dlqr(model.A, model.B, np.eye(n), action_cost * np.eye(m))
 
     def frame_phase(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(y~, phi): observations rotated into the co-rotating frame and their phases (None without a frame)."""
+        """(y~, phi): observations rotated into the co-rotating frame and their phases (None without a frame).
+
+        :param y: observations (B, n_obs), float64.
+        """
         frame = self.model.frame
         if frame is None:
             return y, None
@@ -127,7 +130,11 @@ class LQRController:
         return frame.rotate_observations(y, -phi), phi
 
     def check_width(self, y: np.ndarray, who: str) -> None:
-        """A ``ValueError`` if observations ``y`` do not have the model's width."""
+        """A ``ValueError`` if observations ``y`` do not have the model's width.
+
+        :param y: observations.
+        :param who: the controller's name, for the message.
+        """
         if y.shape[-1] != self.model.C.shape[0]:
             raise ValueError(
                 f"{who} was built for {self.model.C.shape[0]} observations (the full state for lqr, the sensors for lqg), "
@@ -179,7 +186,10 @@ class LQGController:
         self._z = self._a = self._phi = None
 
     def reset_rows(self, rows: np.ndarray) -> None:
-        """Restart the filters of the envs ``rows`` (bool mask) whose episodes ended: their next call starts at z = 0."""
+        """Restart the filters of the envs ``rows`` (bool mask) whose episodes ended: their next call starts at z = 0.
+
+        :param rows: bool mask (B,).
+        """
         if self._z is not None:
             rows = np.asarray(rows, dtype=bool)
             self._z[rows] = 0.0  # z = A 0 + B 0 = 0 before the update: the same as a fresh start

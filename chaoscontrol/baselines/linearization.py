@@ -100,7 +100,10 @@ class LinearModel:
         return self.sensor_matrix @ self.u_star
 
     def coordinates(self, u: np.ndarray) -> np.ndarray:
-        """z = Phi^T (u - u*) for flattened fields (..., n_field)."""
+        """z = Phi^T (u - u*) for flattened fields (..., n_field).
+
+        :param u: the fields.
+        """
         return (np.asarray(u, dtype=np.float64) - self.u_star) @ self.basis
 
     def eigenvalues(self) -> np.ndarray:
@@ -109,7 +112,10 @@ class LinearModel:
         return lam[np.argsort(-np.abs(lam))]
 
     def with_sensor_rows(self, rows: np.ndarray) -> LinearModel:
-        """The same model reading only the observation rows ``rows`` (a sensor subset)."""
+        """The same model reading only the observation rows ``rows`` (a sensor subset).
+
+        :param rows: indices into the env's observation.
+        """
         from dataclasses import replace
 
         frame = None if self.frame is None else self.frame.subset(rows, self.sensor_matrix.shape[0])

@@ -59,18 +59,28 @@ def rotate_halves(v: np.ndarray, phi: np.ndarray | float) -> np.ndarray:
 
 
 def rotation_matrix(size: int, phi: float) -> np.ndarray:
-    """The matrix of :func:`rotate_halves` on vectors of length ``size`` (even)."""
+    """The matrix of :func:`rotate_halves` on vectors of length ``size`` (even).
+
+    :param size: vector length.
+    :param phi: angle.
+    """
     return rotate_halves(np.eye(size), phi).T
 
 
 def generator(v: np.ndarray) -> np.ndarray:
-    """d/dpsi R_psi v at psi = 0: (p, q) -> (-q, p), the phase direction at ``v`` (..., 2n)."""
+    """d/dpsi R_psi v at psi = 0: (p, q) -> (-q, p), the phase direction at ``v`` (..., 2n).
+
+    :param v: vectors in the (real half, imaginary half) layout.
+    """
     n = v.shape[-1] // 2
     return np.concatenate([-v[..., n:], v[..., :n]], axis=-1)
 
 
 def phase_of(y: np.ndarray) -> np.ndarray:
-    """arg(sum_i (y_i^re + i y_i^im)) of observations (..., 2p) stored as (real half, imaginary half)."""
+    """arg(sum_i (y_i^re + i y_i^im)) of observations (..., 2p) stored as (real half, imaginary half).
+
+    :param y: the observations.
+    """
     y = np.asarray(y, dtype=np.float64)
     p = y.shape[-1] // 2
     return np.arctan2(y[..., p:].sum(axis=-1), y[..., :p].sum(axis=-1))
@@ -78,6 +88,8 @@ def phase_of(y: np.ndarray) -> np.ndarray:
 
 def phase_gradient(y_star: np.ndarray) -> np.ndarray:
     """dphi/dy at ``y_star`` (2p,): (a 1^T dy^im - b 1^T dy^re) / (a^2 + b^2), s(y*) = a + i b.
+
+    :param y_star: the observation of the target, (real half, imaginary half).
 
     :raises ValueError: if the sensors' mean at the target is 0 (its phase is undefined there).
     """
@@ -101,11 +113,18 @@ class PhaseFrame:
     """For a sensor subset, the (re, im) index pairs into the kept readings; None: the first half Re, the second Im."""
 
     def observation_phase(self, y: np.ndarray) -> np.ndarray:
-        """phi(y) of observations (B, n_obs) relative to u*'s."""
+        """phi(y) of observations (B, n_obs) relative to u*'s.
+
+        :param y: observations in the env's layout (or the subset's).
+        """
         return phase_of(self._halves(y)) - self.phase_star
 
     def rotate_observations(self, y: np.ndarray, phi: np.ndarray) -> np.ndarray:
-        """R_phi of observations (B, n_obs), kept in their own layout."""
+        """R_phi of observations (B, n_obs), kept in their own layout.
+
+        :param y: observations.
+        :param phi: angles (B,) or a scalar.
+        """
         if self.obs_pairs is None:
             return rotate_halves(y, phi)
         out = np.array(y, dtype=np.float64)
@@ -118,6 +137,9 @@ class PhaseFrame:
 
     def subset(self, rows: np.ndarray, n_obs: int) -> PhaseFrame:
         """The frame for the observation rows ``rows`` of ``n_obs`` (a sensor subset).
+
+        :param rows: the kept rows of the env's observation, in the subset's order.
+        :param n_obs: the env's observation size.
 
         :raises ValueError: if a kept Re reading lost its Im partner or vice versa (its phase is then unknown).
         """
@@ -161,13 +183,20 @@ def phase_symmetry(template: Any, rng: np.random.Generator | None = None) -> boo
 
 
 def uniform_unit_field(field_shape: tuple[int, ...]) -> np.ndarray:
-    """The uniform field A = 1 (row Re = 1, row Im = 0), flattened: CGLE's uniform oscillation at phase 0."""
+    """The uniform field A = 1 (row Re = 1, row Im = 0), flattened: CGLE's uniform oscillation at phase 0.
+
+    :param field_shape: the dynamics' field shape (2, ...).
+    """
     size = int(np.prod(field_shape))
     return np.concatenate([np.ones(size // 2), np.zeros(size // 2)])
 
 
 def best_rotation(u_star: np.ndarray, image: np.ndarray) -> float:
-    """The angle theta minimising |image - R_theta u*|: atan2(t . image, u* . image), t = generator(u*)."""
+    """The angle theta minimising |image - R_theta u*|: atan2(t . image, u* . image), t = generator(u*).
+
+    :param u_star: the flattened target.
+    :param image: the flattened field to compare, e.g. F(u*, 0).
+    """
     return float(np.arctan2(generator(u_star) @ image, u_star @ image))
 
 
