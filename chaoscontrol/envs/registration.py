@@ -38,8 +38,8 @@ ENV_SPECS = {
         "vector_entry_point": "chaoscontrol.envs.cgle:CGLEControlVectorEnv",
         "max_episode_steps": 400,
     },
-    # 2-D Kolmogorov flow, n = 4, Re = 40 on 64^2 (docs/systems.md). 500 steps of 0.2 = 100 time units: ~40 turnover
-    # times 2 pi / rms(u) of the chaotic flow, several of its dissipation bursts.
+    # 2-D Kolmogorov flow, n = 4, Re = 40 on 64^2 (docs/systems.md). 500 steps of 0.2 = 100 time units: ~12 Lyapunov
+    # times (lambda_1 = 0.12), ~18 turnover times 2 pi / rms(u).
     "Kolmogorov-Control-v0": {
         "entry_point": "chaoscontrol.envs.kolmogorov:make_kolmogorov_control_env",
         "vector_entry_point": "chaoscontrol.envs.kolmogorov:KolmogorovControlVectorEnv",

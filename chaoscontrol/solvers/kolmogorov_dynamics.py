@@ -31,8 +31,9 @@ Fourier modes max(|k_x|, |k_y|) <= 4 with standard normal coefficients from the
 system's own generator, scaled to rms(p) = 0.1 (1.4 % of rms(omega_L) at the
 defaults), run for ``burn_in`` time units (rounded to whole solver steps)
 unactuated through the laminar flow's instability onto the chaotic attractor,
-all rows in one batched call. At the defaults the instability saturates after
-~20 time units; the default burn-in of 50 is measured in ``docs/systems.md``.
+all rows in one batched call. At the defaults the laminar distance reaches
+its attractor level after ~3 time units (growth rate 2.35); the default
+burn-in of 50 (~6 Lyapunov times) is measured in ``docs/systems.md``.
 """
 
 from __future__ import annotations
