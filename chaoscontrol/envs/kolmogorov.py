@@ -157,14 +157,18 @@ class KolmogorovControlEnv(RenderHistory, ControlEnv):
 
     ``gym.make("Kolmogorov-Control-v0", Re=40.0, n=4, alpha=0.0, chi=1.0, N=64,
     dt=None, frame_skip=None, actuators=8, sensors=6, actuator_width=0.5,
-    max_forcing=4.0, objective="dissipation", observe="sensors", burn_in=50.0,
+    max_forcing=1.0, objective="dissipation", observe="sensors", burn_in=50.0,
     blowup_threshold=200.0, blowup_penalty=100.0, render_mode=None)``.
     ``N`` is even in [8, 512] (32 for quick tests, 128 to resolve further);
     ``dt=None`` is 0.02 at N <= 64 and 0.02 * 64 / N above; ``frame_skip=None``
     is round(0.2 / dt). ``actuators`` takes a count or (x, y) pairs, ``sensors``
     a lattice count or (x, y) pairs (read at the nearest grid points).
     ``render_mode="rgb_array"`` draws the current vorticity with the jets and
-    probes. Invalid arguments raise ``ValueError`` naming the argument.
+    probes. ``max_forcing`` is the peak vorticity forcing of a jet: sustained
+    full actuation at max_forcing = 2 or more drives the default grid past its
+    step-size limit (a numerical blow-up, reported as one; ``docs/systems.md``),
+    so pass a smaller ``dt`` with a larger ``max_forcing``. Invalid arguments
+    raise ``ValueError`` naming the argument.
 
     ## Version History
 
@@ -185,7 +189,7 @@ class KolmogorovControlEnv(RenderHistory, ControlEnv):
         actuators: int | Sequence[Sequence[float]] = 8,
         sensors: int | Sequence[Sequence[float]] = 6,
         actuator_width: float = 0.5,
-        max_forcing: float = 4.0,
+        max_forcing: float = 1.0,
         objective: str = "dissipation",
         observe: str = "sensors",
         burn_in: float = 50.0,

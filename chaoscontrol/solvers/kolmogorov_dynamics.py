@@ -146,7 +146,7 @@ class KolmogorovDynamics:
         frame_skip: int | None = None,
         actuators: int | Sequence[Sequence[float]] = 8,
         actuator_width: float = 0.5,
-        max_forcing: float = 4.0,
+        max_forcing: float = 1.0,
         burn_in: float = 50.0,
     ) -> None:
         self.config = KolmogorovConfig() if config is None else config
