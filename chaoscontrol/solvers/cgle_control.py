@@ -140,7 +140,8 @@ def cgle_control_rows(
     fhat = np.empty((rows, n), dtype=np.complex128)
     # The law is real-linear in the basis: on the float64 views (Re, Im interleaved) it gives the same numbers in
     # loops that vectorise (a third of the time of the complex loop at 32 channels).
-    spectral_forcing_rows(actions, forcing_basis.view(np.float64), max_forcing, fhat.view(np.float64))
+    basis = np.ascontiguousarray(forcing_basis)  # the view needs it (no copy when it is)
+    spectral_forcing_rows(actions, basis.view(np.float64), max_forcing, fhat.view(np.float64))
     cgle_etdrk4_steps_rows(v, fhat, coeffs, g, n_steps)
     cgle_field_rows(v, fhat, field_out, diag_out)
 
