@@ -20,8 +20,8 @@ from chaoscontrol.envs.objectives import DiagnosticCost
 from chaoscontrol.envs.observation import FullField, PointSensors
 from chaoscontrol.envs.vector_core import VectorEntryPoint
 from chaoscontrol.solvers.actuation import resolve_positions, sensor_positions
-from chaoscontrol.solvers.cgle_dynamics import GRID_DEFAULTS, CGLEDynamics
-from chaoscontrol.validation import check_positive
+from chaoscontrol.solvers.cgle_dynamics import FORCINGS, GRID_DEFAULTS, CGLEDynamics
+from chaoscontrol.validation import check_choice, check_positive
 
 #: Objectives and the diagnostic each one minimises.
 OBJECTIVES = {"uniform": "uniform_distance", "defects": "amplitude_fluctuation"}
@@ -202,16 +202,17 @@ class CGLEControlEnv(ControlEnv):
         blowup_penalty: float = 1000.0,
         render_mode: str | None = None,
     ) -> None:
+        for name, value, allowed in (("objective", objective, tuple(OBJECTIVES)), ("observe", observe, OBSERVATIONS),
+                                     ("forcing", forcing, FORCINGS)):
+            check_choice(name, value, allowed)  # before any use: an array would make `in` ambiguous
+        if render_mode is not None:
+            raise ValueError(f"render_mode must be None (CGLE-Control-v0 has no render modes), got {render_mode!r}")
         dynamics = CGLEDynamics.from_env_kwargs(dict(
             alpha=alpha, beta=beta, L=L, N=N, dt=dt, frame_skip=frame_skip, actuators=actuators,
             actuator_width=actuator_width, forcing=forcing, max_forcing=max_forcing, burn_in=burn_in))
         cfg = dynamics.config
         self.config = cfg
         self.sensor_positions = resolve_positions("sensors", sensors, cfg.L, cfg.N, sensor_positions)
-        for name, value, allowed in (("objective", objective, tuple(OBJECTIVES)), ("observe", observe, OBSERVATIONS),
-                                     ("render_mode", render_mode, (None,))):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         self.objective, self.observe, self.render_mode = objective, observe, render_mode
         bound = check_positive("blowup_threshold", blowup_threshold)  # also the observation bound
         observer = (ReImPointSensors(self.sensor_positions, cfg.L, cfg.N, bound) if observe == "sensors"

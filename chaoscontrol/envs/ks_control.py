@@ -20,13 +20,14 @@ from chaoscontrol.envs.observation import FullField, PointSensors
 from chaoscontrol.envs.spec_helpers import RenderHistory, matching_dynamics
 from chaoscontrol.solvers.actuation import resolve_positions, sensor_positions
 from chaoscontrol.solvers.dynamics import Dynamics
-from chaoscontrol.solvers.equilibria import ks_equilibrium
+from chaoscontrol.solvers.equilibria import FAMILY, ks_equilibrium, ks_equilibrium_names
 from chaoscontrol.solvers.ks_dynamics import KSDynamics
-from chaoscontrol.validation import check_non_negative, check_positive
+from chaoscontrol.validation import check_choice, check_non_negative, check_positive
 
 OBJECTIVES = ("dissipation", "target")
 OBSERVATIONS = ("sensors", "full")
-TARGETS = ("E1", "E2", "E3")
+#: The named targets: the L = 22 family of equilibria, defined at every L by ``ks_equilibrium``.
+TARGETS = tuple(FAMILY)
 
 
 class KSControlEnv(RenderHistory, ControlEnv):
@@ -68,9 +69,23 @@ class KSControlEnv(RenderHistory, ControlEnv):
 
     - ``objective="dissipation"``: r = -(D + P_f), dissipation D = <u_xx^2> plus
       actuation power P_f = <u f> (Zeng & Graham 2021), <.> the space average;
-    - ``objective="target"``: r = -rms(u - u*), u* the equilibrium E1, E2 or E3 of
-      unforced KS at this L and N (Newton, ``chaoscontrol.solvers.equilibria``) or
-      a user array of shape (N,) (Bucci et al. 2019). r = 0 exactly at the target.
+    - ``objective="target"``: r = -rms(u - u*), u* a named equilibrium of
+      unforced KS at this L and N or a user array of shape (N,) (Bucci et al.
+      2019). r = 0 exactly at the target.
+
+    The names ``"E1"``, ``"E2"``, ``"E3"`` are the L = 22 equilibria of
+    Cvitanovic, Davidchack & Siminos (2010) (energies 0.2609, 0.4382, 1.5876),
+    and at any L the name E<q> means c = max(1, round(L / 22)) cells of E<q>
+    (``chaoscontrol.solvers.equilibria.ks_equilibrium``): where L / 22 is an
+    integer, the L = 22 equilibrium repeated c times (an exact equilibrium: 3
+    copies at L = 66); otherwise E<q> continued in L from 22 to the cell length
+    L / c by Newton's method (5 cells of length 20 at L = 100). Each is
+    re-solved by Newton at (L, N) to max |F(u)| <= 1e-10 (F the steady equation
+    of the solver's discretisation, so u* is a fixed point of the unforced
+    steps) and must keep its dominant wavenumber q per cell; a name whose
+    branch does not reach L / c (no E1 or E2 at L = 30, no E3 at L = 15) is a
+    ``ValueError`` naming ``target`` and the names available there. Resolution
+    takes milliseconds at L = 22 and 66 and under a second at L = 100.
 
     On a blow-up the reward is ``-blowup_penalty``.
 
@@ -111,7 +126,7 @@ class KSControlEnv(RenderHistory, ControlEnv):
     :class:`~chaoscontrol.solvers.dynamics.Dynamics` whose configuration matches
     the keywords (``env.dynamics`` is the one in use).
     ``actuators`` and ``sensors`` take a count or a sequence of positions in
-    [0, L). ``target`` (``"E1"``, ``"E2"``, ``"E3"`` or an array) is only for
+    [0, L). ``target`` (``"E1"``, ``"E2"``, ``"E3"``, see Rewards, or an array) is only for
     ``objective="target"``, where it defaults to ``"E1"``. Invalid arguments
     raise ``ValueError`` naming the argument. ``render_mode="rgb_array"`` renders
     the space-time diagram of the last ``render_history`` steps with the
@@ -149,12 +164,8 @@ class KSControlEnv(RenderHistory, ControlEnv):
         truth = KSDynamics.from_env_kwargs(dict(L=L, N=N, dt=dt, frame_skip=frame_skip, actuators=actuators,
                                                 actuator_width=actuator_width, max_forcing=max_forcing, burn_in=burn_in))
         self.sensor_positions = resolve_positions("sensors", sensors, L, N, sensor_positions)
-        if objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-        self.objective = objective
-        if observe not in OBSERVATIONS:
-            raise ValueError(f"observe must be one of {OBSERVATIONS}, got {observe!r}")
-        self.observe = observe
+        self.objective = check_choice("objective", objective, OBJECTIVES)
+        self.observe = check_choice("observe", observe, OBSERVATIONS)
         self._init_render(render_mode, render_history)
         self.truth = truth
         """The KS solver of this configuration (resets start on its attractor, whatever ``dynamics`` steps)."""
@@ -252,19 +263,21 @@ class KSControlEnv(RenderHistory, ControlEnv):
         if target is None:
             target = "E1"
         if isinstance(target, str):
-            if target not in TARGETS:
-                raise ValueError(f"target must be one of {TARGETS} or an array of shape ({cfg.N},), got {target!r}")
+            check_choice("target", target, TARGETS)
             try:
                 u_star = ks_equilibrium(target, cfg.L, cfg.N)
             except ValueError as exc:
-                raise ValueError(f"target={target!r} is not available: {exc}") from exc
+                available = ks_equilibrium_names(cfg.L, cfg.N)
+                raise ValueError(f"target={target!r} is not available at L={cfg.L:g}, N={cfg.N}; available here: "
+                                 f"{list(available)} or an array of shape ({cfg.N},) ({exc})") from exc
         else:
             try:
                 u_star = np.array(target, dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"target must be one of {TARGETS} or an array of shape ({cfg.N},), got {target!r}") from exc
             if u_star.shape != (cfg.N,) or not np.all(np.isfinite(u_star)):
-                raise ValueError(f"target array must be finite with shape ({cfg.N},), got shape {u_star.shape}")
+                raise ValueError(f"target must be one of {TARGETS} or a finite array of shape ({cfg.N},), "
+                                 f"got an array of shape {u_star.shape}")
         u_star.setflags(write=False)
         return u_star
 

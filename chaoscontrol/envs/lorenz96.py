@@ -109,6 +109,8 @@ class Lorenz96ControlEnv(RenderHistory, ControlEnv):
     actuators=None, sensors=None, observe="sensors", max_forcing=8.0,
     objective="variance", target=None, burn_in=10.0, blowup_threshold=100.0,
     blowup_penalty=10000.0, render_mode=None, render_history=200)``.
+    ``K`` is an integer in [4, 65536] (``chaoscontrol.solvers.lorenz96.MAX_SITES``);
+    integer keywords are at most 2**31 - 1 (``chaoscontrol.validation.MAX_INT``).
     ``actuators`` and ``sensors`` take a count n (sites floor(j K / n)), a
     sequence of distinct sites, or None (every 5th / every 2nd site).
     ``max_forcing=8`` equals F: an actuator can cancel or double the forcing

@@ -1,6 +1,7 @@
 """What the env specs of the systems share: keyword checks, a given dynamics, the render history.
 
-- :func:`check_choice`: a keyword among named choices, or a ``ValueError`` naming it;
+- :func:`check_choice` (:mod:`chaoscontrol.validation`'s): a keyword among named choices, or a ``ValueError``
+  naming it;
 - :func:`resolve_target`: the ``target`` keyword, a named state or an array;
 - :func:`matching_dynamics`: the dynamics an env steps (its solver, or a given
   one whose configuration matches the keywords, e.g. a learned surrogate's);
@@ -17,17 +18,10 @@ import gymnasium as gym
 import numpy as np
 
 from chaoscontrol.solvers.dynamics import Dynamics
-from chaoscontrol.validation import check_int
+from chaoscontrol.validation import check_choice, check_int
 
 #: The render modes of the Lorenz envs.
 RENDER_MODES = ("rgb_array",)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``, else a ``ValueError`` naming ``name``."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
-    return value
 
 
 def resolve_target(objective: str, target: str | np.ndarray | None, names: Sequence[str],

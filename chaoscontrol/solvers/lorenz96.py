@@ -58,20 +58,24 @@ L96_N_DIAG = 5
 #: for its thread launch (5-10 us).
 L96_MIN_BLOCK_ROWS = 8
 
+#: Most sites K: 65,536, far beyond the K = 36 and 40 of Lorenz (1996) and the extensive-chaos studies; a state is
+#: then 0.5 MB, and the site lists built from K (``resolve_sites``) stay small.
+MAX_SITES = 2**16
+
 
 @dataclass(frozen=True)
 class Lorenz96Config:
     """Size, forcing and solver step of Lorenz-96 (the classical chaotic case by default)."""
 
     K: int = 40
-    """Number of sites; >= 4."""
+    """Number of sites; in [4, :data:`MAX_SITES`]."""
     F: float = 8.0
     """Constant forcing; finite."""
     dt: float = 0.01
     """RK4 step; > 0."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "K", check_int("K", self.K, minimum=4))
+        object.__setattr__(self, "K", check_int("K", self.K, minimum=4, maximum=MAX_SITES))
         if not (is_real(self.F) and math.isfinite(self.F)):
             raise ValueError(f"F must be a finite number, got {self.F!r}")
         object.__setattr__(self, "F", float(self.F))
@@ -320,6 +324,7 @@ def lorenz96_rk4_reference(x: np.ndarray, forcing: np.ndarray, dt: float, n_step
 
 __all__ = [
     "L96_N_DIAG",
+    "MAX_SITES",
     "Lorenz96Config",
     "lorenz96_control_interval",
     "lorenz96_control_interval_batch",

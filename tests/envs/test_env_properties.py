@@ -15,9 +15,10 @@ spaces: no silent NaN) or raises ``ValueError`` or ``TypeError`` whose message n
 
 Inputs are bounded so that an accepted one stays cheap: integers up to 300 besides a few that no int64 holds, resets
 to a given ``u0`` (no burn-in) after a constructor input, and a time limit on each (a Python loop over a huge size is
-stopped, and fails). Failures found and reported but not yet fixed are :data:`KNOWN_DEFECTS`: an example that hits
-one is set aside, and each is pinned by a strict xfail, so that its fix shows. The number of inputs tried is printed
-at the end of the module (``pytest -s``).
+stopped, and fails). Failures found and reported but not yet fixed go in :data:`KNOWN_DEFECTS` (empty today): an
+example that hits one is set aside, and each is pinned by a strict xfail, so that its fix shows. The defects of issue 20
+(an array as a choice keyword, integers beyond int64, an unbounded Lorenz-96 K) are fixed; their reproductions stay as
+regression tests (:data:`REPRODUCTIONS`). The number of inputs tried is printed at the end of the module (``pytest -s``).
 """
 
 from __future__ import annotations
@@ -192,17 +193,11 @@ class KnownDefect:
     """Where the fix belongs (reported to its owner)."""
 
 
-#: The failures found by these tests and reported (issue 20). An example that hits one is set aside (``reject``) so
-#: that the search goes on for others; each has reproductions below, strict xfails, so that its fix shows (and then
-#: its entry here goes).
-KNOWN_DEFECTS = (
-    KnownDefect("array-as-a-choice", r"^ValueError: The truth value of an (empty )?array",
-                "objective/observe tested with `in` (chaoscontrol/envs/ks_control.py, cgle.py)"),
-    KnownDefect("beyond-int64", r"^OverflowError|^ValueError: (Maximum allowed dimension exceeded|array is too big)",
-                "integers beyond int64 reach NumPy or C: N, L, frame_skip, render_history, num_envs"),
-    KnownDefect("unbounded-size", r"^TookTooLong", "Lorenz96 K without an upper bound: resolve_sites builds a list of "
-                "K // 2 sites (chaoscontrol/solvers/lorenz96_dynamics.py)"),
-)
+#: The failures found by these tests and reported, not yet fixed. An example that hits one is set aside (``reject``)
+#: so that the search goes on for others; each gets reproductions, strict xfails, so that its fix shows (and then its
+#: entry here goes). Empty: the three of issue 20 (array-as-a-choice, beyond-int64, unbounded-size) are fixed, and
+#: their reproductions are the regression test below.
+KNOWN_DEFECTS: tuple[KnownDefect, ...] = ()
 
 
 def known_defect(exc: BaseException) -> KnownDefect | None:
@@ -373,13 +368,13 @@ def test_reset_options_work_or_are_refused_naming_them(tried, envs, env_id, data
     check_outcomes([("reset", obs, None)], env.observation_space)
 
 
-# ------------------------------------------------------------------------------------ the known defects, pinned
+# ------------------------------------------------------------------- the defects of issue 20, fixed: regressions
 
 KS_IDS = [i for i in ENV_IDS if i.startswith("KS-")]
 
 
 def _frame_skip_beyond_int64(env_id: str) -> None:
-    """frame_skip = 2**63 must be refused, or a step must move the state (today it may wrap and not move)."""
+    """frame_skip = 2**63 must be refused, or a step must move the state (it once wrapped and did not move)."""
     env = make_single(env_id, frame_skip=2**63)
     env.reset(seed=0, options={"u0": np.full(env.dynamics.field_shape, 0.1)})
     before = env.u
@@ -387,7 +382,7 @@ def _frame_skip_beyond_int64(env_id: str) -> None:
     assert not np.array_equal(before, env.u), "frame_skip=2**63 accepted, and a step leaves the state where it was"
 
 
-#: (defect, env id, the arguments the error must name, the call).
+#: (defect of issue 20, env id, the arguments the error must name, the call).
 REPRODUCTIONS = [
     *[("array-as-a-choice", i, [k], lambda i=i, k=k: make_single(i, **{k: np.array([])}))
       for i in [*KS_IDS, "CGLE-Control-v0"] for k in ("objective", "observe")],
@@ -396,20 +391,18 @@ REPRODUCTIONS = [
     *[("beyond-int64", i, ["render_history"], lambda i=i: make_single(i, render_history=2**63))
       for i in [*KS_IDS, "Lorenz63-Control-v0", "Lorenz96-Control-v0"]],
     *[("beyond-int64", i, ["num_envs"], lambda i=i: make_vector(i, num_envs=2**63)) for i in ENV_IDS],
-    *[("beyond-int64", i, ["frame_skip"], lambda i=i: _frame_skip_beyond_int64(i)) for i in ENV_IDS
-      if i != "Kolmogorov-Control-v0"],  # bounds frame_skip (<= 10000): no such defect
+    *[("beyond-int64", i, ["frame_skip"], lambda i=i: _frame_skip_beyond_int64(i)) for i in ENV_IDS],
     ("unbounded-size", "Lorenz96-Control-v0", ["K"], lambda: make_single("Lorenz96-Control-v0", K=2**64)),
 ]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a known defect, reported (KNOWN_DEFECTS): when this "
-                   "passes, it is fixed; remove its reproduction and its entry")
 @pytest.mark.parametrize(("defect", "env_id", "arguments", "call"), REPRODUCTIONS,
                          ids=[f"{d}-{i}-{'-'.join(a)}" for d, i, a, _ in REPRODUCTIONS])
-def test_known_defect_is_still_there(defect, env_id, arguments, call):
-    assert defect in {d.name for d in KNOWN_DEFECTS}
+def test_reported_defect_stays_fixed(defect, env_id, arguments, call):
+    """Each reproduction of issue 20 works or is refused naming its argument (a ValueError, within 2 s)."""
     try:
         with time_limit(2.0):
             call()
     except Exception as exc:  # noqa: BLE001 - the verdict is on the exception
+        assert isinstance(exc, ValueError), f"{type(exc).__name__}: {exc}"
         refused_clearly(exc, arguments)

@@ -3,9 +3,10 @@
 They are KS-Control-v0 with other defaults: the registered ``kwargs`` resolve as documented,
 user keywords override them (single and batched envs), a seeded rollout is finite and equal bit
 for bit between single envs and one batched env, and the target objective takes the copies of
-the L = 22 equilibria (``chaoscontrol.solvers.ks_tiled_equilibria``) as arrays, while the
-named ``target="E1"`` (the L = 22 family by dominant wavenumber) does not exist at L = 66 and
-fails with a clear error. The generic env contract over all ids is tests/envs/test_env_contract.py.
+the L = 22 equilibria as arrays and by name (``target="E1"``: c cells of the L = 22 E1,
+``chaoscontrol.solvers.equilibria.ks_equilibrium``), a name that does not exist at some L
+being a ValueError naming ``target`` and the names available. The generic env contract over
+all ids is tests/envs/test_env_contract.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 import chaoscontrol  # noqa: F401  (registers the envs)
 from chaoscontrol.envs.registration import ENV_SPECS
+from chaoscontrol.solvers.equilibria import ks_equilibrium
 from chaoscontrol.solvers.ks_tiled_equilibria import tiled_equilibrium
 
 #: The documented defaults: (L, N, actuators, sensors, burn_in).
@@ -94,8 +96,32 @@ def test_target_objective_takes_the_copies_of_the_l22_equilibria():
     np.testing.assert_array_equal(env.unwrapped.target, target)
 
 
-@pytest.mark.slow
-def test_named_target_e1_does_not_exist_at_l66_and_says_so():
-    """``target="E1"`` runs the generic search at (66, 128) (~30 s): the L = 22 E1 copied is its "E3", no "E1"."""
-    with pytest.raises(ValueError, match=r"target='E1' is not available: no equilibrium E1 .* found at L=66"):
-        gym.make("KS-L66-Control-v0", objective="target", target="E1")
+@pytest.mark.parametrize("env_id", sorted(DEFAULTS))
+def test_named_targets_are_the_cells_of_the_l22_family_and_hold_still(env_id):
+    L, N, n_act = DEFAULTS[env_id][:3]
+    targets = {}
+    for name in ("E1", "E2", "E3"):
+        env = gym.make(env_id, objective="target", target=name, **FAST)
+        u_star = env.unwrapped.target
+        np.testing.assert_array_equal(u_star, ks_equilibrium(name, L, N))
+        _, info = env.reset(seed=0, options={"u0": u_star})
+        assert info["target_distance"] == 0.0
+        _, reward, terminated, _, _ = env.step(np.zeros(n_act, dtype=np.float32))
+        assert not terminated and -1e-8 < reward <= 0.0  # an equilibrium of the stepped equation: it stays put
+        targets[name] = u_star
+    assert min(np.max(np.abs(targets[a] - targets[b])) for a, b in (("E1", "E2"), ("E1", "E3"), ("E2", "E3"))) > 0.1
+    if L == 66.0:  # L / 22 = 3: the copies of the L = 22 E1
+        np.testing.assert_allclose(targets["E1"], tiled_equilibrium("E1", 66.0, 128, copies=3), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("target", ["E4", "e1", "", np.array([]), ["E1"]])
+def test_an_unknown_target_name_is_refused_naming_target_and_the_choices(target):
+    with pytest.raises(ValueError, match=r"target must be one of \('E1', 'E2', 'E3'\)"):
+        gym.make("KS-L66-Control-v0", objective="target", target=target, **FAST)
+
+
+def test_a_name_missing_at_this_l_is_refused_naming_target_and_what_is_available():
+    """At L = 30 the L = 22 E1 and E2, continued, change their dominant wavenumber: only E3 exists."""
+    with pytest.raises(ValueError, match=r"target='E1' is not available at L=30, N=64; available here: \['E3'\] "
+                                         r"or an array of shape \(64,\)"):
+        gym.make("KS-L66-Control-v0", L=30.0, N=64, actuators=4, sensors=8, objective="target", target="E1", **FAST)
