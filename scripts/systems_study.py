@@ -19,7 +19,8 @@ rather than dropping out). For PPO the point estimate and 95 % interval are rlia
 interquartile mean and the mean over the (seed x episode) score matrix, with a stratified bootstrap over seeds
 for each of the shared initial states (tasks in rliable's sense); the baselines are deterministic, so theirs is a
 bootstrap over episodes. Results go to ``runs/systems_study/<task>/``, the table into docs/systems.md between the
-``<!-- systems-study -->`` markers and the figure to docs/figures/systems_study.png.
+``<!-- systems-study-<budget>k -->`` markers and the figure to docs/figures/systems_study_<budget>k.png (one table
+per training budget).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from jobpool import Job, run_jobs  # noqa: E402
 
 RUNS = ROOT / "runs" / "systems_study"
 DOC = ROOT / "docs" / "systems.md"
-FIGURE = ROOT / "docs" / "figures" / "systems_study.png"
+FIGURE = ROOT / "docs" / "figures" / "systems_study.png"  # with the budget in its name
 EVAL_SEED = 10_000
 SEEDS = (0, 1, 2)
 #: The score of an episode that blew up (improvement over no control).
@@ -71,7 +72,7 @@ TASKS: tuple[Task, ...] = (
     Task("ks_target_E1", "KS-Control-v0", {"objective": "target", "target": "E1"}, "L = 22, Bucci et al.: reach E1"),
     Task("ks66_dissipation", "KS-L66-Control-v0", {"objective": "dissipation"}, "L = 66, 12 actuators"),
     Task("ks100_dissipation", "KS-L100-Control-v0", {"objective": "dissipation"}, "L = 100, 18 actuators"),
-    Task("cgle_uniform", "CGLE-Control-v0", {"objective": "uniform"}, "reach the uniform oscillation |A| = 1"),
+    Task("cgle_uniform", "CGLE-Control-v0", {"objective": "uniform"}, "reach the uniform oscillation, modulus 1"),
     Task("cgle_defects", "CGLE-Control-v0", {"objective": "defects"}, "amplitude fluctuations"),
 )
 
@@ -216,7 +217,7 @@ def table(results: dict[str, dict[str, Any]], timesteps: int, episodes: int) -> 
     return "\n".join(lines)
 
 
-def figure(results: dict[str, dict[str, Any]]) -> None:
+def figure(results: dict[str, dict[str, Any]], path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -241,8 +242,8 @@ def figure(results: dict[str, dict[str, Any]]) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("improvement over no control, 1 - cost / cost(no control) (95 % interval)")
     ax.legend(fontsize=8, loc="lower right")
-    FIGURE.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(FIGURE) as tmp:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
 
 
@@ -279,10 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.no_docs:
         return 0
-    write_between_markers(DOC, "systems-study", text + "\n\nRegenerate: `.venv/bin/python scripts/systems_study.py"
+    write_between_markers(DOC, f"systems-study-{args.timesteps // 1000}k", text + "\n\nRegenerate: `.venv/bin/python scripts/systems_study.py"
                           + (f" --timesteps {args.timesteps}" if args.timesteps != 100_000 else "") + "` "
                           f"({(time.time() - start) / 60:.0f} min this time).\n", "Systems")
-    figure(results)
+    figure(results, FIGURE.with_name(f"systems_study_{args.timesteps // 1000}k.png"))
     return 0
 
 
