@@ -280,9 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.no_docs:
         return 0
+    walls = [json.loads(t.read_text())["wall_s"] for t in RUNS.glob("*/ppo_s*/timing.json")]
     write_between_markers(DOC, f"systems-study-{args.timesteps // 1000}k", text + "\n\nRegenerate: `.venv/bin/python scripts/systems_study.py"
-                          + (f" --timesteps {args.timesteps}" if args.timesteps != 100_000 else "") + "` "
-                          f"({(time.time() - start) / 60:.0f} min this time).\n", "Systems")
+                          + (f" --timesteps {args.timesteps}" if args.timesteps != 100_000 else "")
+                          + (f" --runs {Path(args.runs).resolve().relative_to(ROOT)}" if RUNS != ROOT / "runs" / "systems_study" else "")
+                          + f"`. The {len(walls)} PPO runs took {sum(walls) / 60:.0f} min of wall-clock in all "
+                          f"(median {np.median(walls) if walls else 0:.0f} s each, two at a time on the 2 cores beside other jobs; "
+                          "`timing.json` of each run).\n", "Systems")
     figure(results, FIGURE.with_name(f"systems_study_{args.timesteps // 1000}k.png"))
     return 0
 
