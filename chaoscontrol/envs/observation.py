@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chaoscontrol.solvers.actuation import fourier_interpolation_matrix, grid_indices
+from chaoscontrol.solvers.actuation import fourier_interpolation_matrix, grid_indices, interpolate_rows
 
 
 def _fix_rows(obs: np.ndarray, clip: bool | np.ndarray, bound: float) -> np.ndarray:
@@ -100,7 +100,8 @@ class PointSensors:
             if clip is False:  # the common case, without a call
                 return obs
         else:
-            obs = (fields @ self.matrix.T).astype(np.float32)
+            rows = np.ascontiguousarray(fields, dtype=np.float64).reshape(-1, self.matrix.shape[1])
+            obs = interpolate_rows(rows, self.matrix).astype(np.float32).reshape(*fields.shape[:-1], self.n_obs)
             clip = True
         return _fix_rows(obs, clip, self.bound)
 
