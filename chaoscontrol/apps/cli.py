@@ -265,6 +265,33 @@ def surrogate_compare() -> CommandLine:
     return CommandLine(flags_of(CompareOptions, EvaluateArgs, forms=forms, exclude=("model",), name="surrogate compare"), run)
 
 
+def sweep() -> CommandLine:
+    """``chaoscontrol sweep``."""
+    from chaoscontrol.apps.sweep import SweepArgs, run_sweep
+
+    def run(line: ParsedFlags) -> int:
+        try:
+            result = run_sweep(line.build(SweepArgs))
+        except KeyboardInterrupt:
+            print("interrupted: the running trials were checkpointed; run the same command again to continue", file=sys.stderr)
+            return 130
+        return 1 if result.get("counts", {}).get("failed") else 0
+
+    return CommandLine(flags_of(SweepArgs, forms={"spec": Flag(positional=True)}, name="sweep"), run)
+
+
+def sweep_report() -> CommandLine:
+    """``chaoscontrol sweep-report``."""
+    from chaoscontrol.apps.sweep_report import SweepReportArgs, write_sweep_report
+
+    def run(line: ParsedFlags) -> int:
+        args = line.build(SweepReportArgs)
+        print(f"wrote {write_sweep_report(args.out, metric=args.metric, reps=args.reps, seed=args.seed)}")
+        return 0
+
+    return CommandLine(flags_of(SweepReportArgs, forms={"out": Flag(positional=True)}, name="sweep-report"), run)
+
+
 #: The subcommands: words, one-line description, and the loader of their flags and run function.
 COMMANDS: dict[str, tuple[str, Callable[[], CommandLine]]] = {
     "simulate": ("simulate a system (--env, KS by default) with and without actuation; PNG plot + JSON summary", simulate),
@@ -276,6 +303,8 @@ COMMANDS: dict[str, tuple[str, Callable[[], CommandLine]]] = {
     "surrogate train": ("train a surrogate on a dataset (resumable)", surrogate_train),
     "surrogate evaluate": ("surrogate vs truth: prediction time, free runs, rewards, speed", surrogate_evaluate),
     "surrogate compare": ("several checkpoints in one table and one figure", surrogate_compare),
+    "sweep": ("a grid of train + evaluate trials from a YAML spec on Ray (local or --address); resumable", sweep),
+    "sweep-report": ("IQM, mean and bootstrap intervals, profiles and learning curves of a sweep (rliable)", sweep_report),
 }
 #: The groups of subcommands, with their one-line descriptions.
 GROUPS = {
