@@ -10,13 +10,12 @@ x > y, 1/2 if equal, 0 otherwise (a Mann-Whitney U statistic per task m); and **
 F(tau) = fraction of runs whose score exceeds tau (averaged over tasks).
 
 Scores are matrices of shape (runs, tasks) (a 1-D array is one task); a learning curve is (runs, evaluation
-points). Every bootstrap takes a seed: the numpy ``RandomState`` it builds from it is owned by the call, so a
+points). Every bootstrap takes a seed: the numpy ``Generator`` it builds from it is owned by the call, so a
 result is reproducible and no global RNG is touched.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -56,11 +55,28 @@ def _matrix(name: str, scores: np.ndarray | Sequence[float]) -> np.ndarray:
 
 
 def _check_bootstrap(reps: int, confidence: float) -> None:
-    # arch (rliable's bootstrap) warns that a RandomState argument is deprecated; it is still used as given
-    warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
     check_int("reps", reps)
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+
+
+def _seeded_interval(scores: np.ndarray, func, reps: int, confidence: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """rliable's stratified bootstrap (runs resampled within each task) of ``func`` on a (runs, tasks) matrix, with
+    its point estimate and percentile interval, drawn from a generator made from ``seed``.
+
+    rliable 1.2's ``StratifiedBootstrap.update_indices`` draws from numpy's global RNG (``np.random.choice``) and
+    ignores its ``random_state``; the subclass draws from the bootstrap's own generator instead (arch's
+    ``generator``, seeded here), so that the interval is reproducible and nothing global is touched.
+    """
+    from rliable.library import StratifiedBootstrap
+
+    class Seeded(StratifiedBootstrap):
+        def update_indices(self):
+            indices = self.generator.integers(0, self._num_items, self._args_shape)
+            return (indices, *self._strata_indices)
+
+    bootstrap = Seeded(scores, seed=np.random.default_rng(seed))
+    return np.asarray(func(scores)), np.asarray(bootstrap.conf_int(func, reps=reps, size=confidence, method="percentile"))
 
 
 def iqm(scores: np.ndarray | Sequence[float]) -> float:
@@ -85,17 +101,15 @@ def aggregate_estimates(scores: Mapping[str, np.ndarray], reps: int = DEFAULT_RE
     :param confidence: coverage of the interval.
     :return: name -> {"iqm": Estimate, "mean": Estimate}.
     """
-    from rliable import library, metrics
+    from rliable import metrics
 
     _check_bootstrap(reps, confidence)
     check_int("seed", seed, minimum=0)
     out = {}
     for name, given in scores.items():
         x = _matrix(f"scores[{name!r}]", given)
-        points, cis = library.get_interval_estimates(
-            {name: x}, lambda s: np.array([metrics.aggregate_iqm(s), metrics.aggregate_mean(s)]), reps=reps,
-            confidence_interval_size=confidence, random_state=np.random.RandomState(seed))
-        p, ci = points[name], cis[name]
+        p, ci = _seeded_interval(x, lambda s: np.array([metrics.aggregate_iqm(s), metrics.aggregate_mean(s)]), reps,
+                                 confidence, seed)
         out[name] = {k: Estimate(float(p[i]), float(ci[0, i]), float(ci[1, i])) for i, k in enumerate(("iqm", "mean"))}
     return out
 
@@ -111,22 +125,29 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int = DEFAULT
     :param seed: the bootstrap's seed.
     :param confidence: coverage of the interval.
     """
-    from rliable import library, metrics
+    from rliable import metrics
 
     _check_bootstrap(reps, confidence)
     a, b = _matrix("x", x), _matrix("y", y)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"x and y must have the same tasks, got {a.shape[1]} and {b.shape[1]}")
-    points, cis = library.get_interval_estimates(
-        {"x>y": (a, b)}, lambda s, t: np.array([metrics.probability_of_improvement(s, t)]), reps=reps,
-        confidence_interval_size=confidence, random_state=np.random.RandomState(seed))
-    return Estimate(float(points["x>y"][0]), float(cis["x>y"][0, 0]), float(cis["x>y"][1, 0]))
+    from rliable.library import StratifiedIndependentBootstrap
+
+    class Seeded(StratifiedIndependentBootstrap):  # rliable 1.2 draws from the global RNG here too (see _seeded_interval)
+        def _get_indices(self, num_runs, array_shape, strata_indices):
+            return (self.generator.integers(0, num_runs, array_shape), *strata_indices)
+
+    def func(s: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return np.array([metrics.probability_of_improvement(s, t)])
+
+    ci = Seeded(a, b, seed=np.random.default_rng(seed)).conf_int(func, reps=reps, size=confidence, method="percentile")
+    return Estimate(float(func(a, b)[0]), float(ci[0, 0]), float(ci[1, 0]))
 
 
 def performance_profile(scores: np.ndarray, taus: np.ndarray, reps: int = DEFAULT_REPS, seed: int = 0,
                         confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """The run-score distribution F(tau) = fraction of runs with score > tau (averaged over tasks), with
-    stratified-bootstrap bands (rliable's ``score_distributions`` through ``get_interval_estimates``, seeded).
+    stratified-bootstrap bands (rliable's ``score_distributions``, seeded).
 
     :param scores: (runs, tasks) or (runs,).
     :param taus: thresholds.
@@ -141,10 +162,8 @@ def performance_profile(scores: np.ndarray, taus: np.ndarray, reps: int = DEFAUL
     x, t = _matrix("scores", scores), np.asarray(taus, dtype=float)
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"taus must be a non-empty 1-D array, got shape {t.shape}")
-    points, cis = library.get_interval_estimates(
-        {"p": x}, lambda s: library.average_score_distributions(s, t), reps=reps, confidence_interval_size=confidence,
-        random_state=np.random.RandomState(seed))
-    return np.asarray(points["p"], dtype=float), np.asarray(cis["p"], dtype=float)
+    points, cis = _seeded_interval(x, lambda s: library.score_distributions(s, t), reps, confidence, seed)
+    return points.astype(float), cis.astype(float)
 
 
 def curve_bands(curves: np.ndarray, reps: int = DEFAULT_REPS, seed: int = 0,
@@ -158,14 +177,13 @@ def curve_bands(curves: np.ndarray, reps: int = DEFAULT_REPS, seed: int = 0,
     :param confidence: coverage of the bands.
     :return: the IQM (points,) and its bands (2, points).
     """
-    from rliable import library, metrics
+    from rliable import metrics
 
     _check_bootstrap(reps, confidence)
     x = _matrix("curves", curves)
-    points, cis = library.get_interval_estimates(
-        {"c": x}, lambda s: np.array([metrics.aggregate_iqm(s[:, [j]]) for j in range(s.shape[1])]), reps=reps,
-        confidence_interval_size=confidence, random_state=np.random.RandomState(seed))
-    return np.asarray(points["c"], dtype=float), np.asarray(cis["c"], dtype=float)
+    points, cis = _seeded_interval(x, lambda s: np.array([metrics.aggregate_iqm(s[:, [j]]) for j in range(s.shape[1])]),
+                                   reps, confidence, seed)
+    return points.astype(float), cis.astype(float)
 
 
 __all__ = ["DEFAULT_REPS", "Estimate", "aggregate_estimates", "curve_bands", "iqm", "performance_profile",
