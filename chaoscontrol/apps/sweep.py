@@ -164,6 +164,27 @@ class SweepState:
                 f"{trial_id}: {what}")
 
 
+def _stop_local_trial(folder: Path) -> None:
+    """SIGTERM the trial's training process if it runs on this host (its pid and start time in ``train/status.json``):
+    it writes a checkpoint and stops."""
+    import json
+    import socket
+
+    from chaoscontrol.agents.training.status import process_start
+
+    try:
+        status = json.loads((folder / "train" / "status.json").read_text())
+    except (OSError, ValueError):
+        return
+    pid = status.get("pid")
+    if status.get("state") == "running" and status.get("host") == socket.gethostname() and isinstance(pid, int) \
+            and process_start(pid) == status.get("process_start"):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+
+
 def _wait_for_checkpoints(folders: list[Path], deadline: float) -> None:
     """Wait (until ``deadline``, a ``time.time()``) while the stopped trials still write their checkpoints: their
     ``train/status.json`` leaves ``running``."""
@@ -272,6 +293,7 @@ def _run_trials(args: SweepArgs, spec: SweepSpec, todo: list[Trial], stages: dic
     except KeyboardInterrupt:
         for ref, trial in in_flight.items():
             ray.cancel(ref)  # KeyboardInterrupt in the task: its trial's process gets SIGTERM and checkpoints
+            _stop_local_trial(trial_folder(spec, trial))  # and directly, where it runs on this host
         deadline = time.time() + 180
         for ref, trial in in_flight.items():
             try:
