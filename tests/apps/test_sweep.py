@@ -100,7 +100,7 @@ def test_the_same_spec_runs_on_a_local_head_with_address(tmp_path):
     ray = str(Path(sys.executable).parent / "ray")
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     subprocess.run([ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-                    f"--temp-dir={tmp_path / 'ray'}"], check=True, capture_output=True, timeout=180, env=env)
+                    ], check=True, capture_output=True, timeout=180, env=env)
     try:
         spec = write_spec(tmp_path, "[0, 1]", 64)
         run = subprocess.run(CLI + ["sweep", str(spec), "--address", f"127.0.0.1:{port}"], capture_output=True, text=True,
