@@ -98,7 +98,7 @@ def test_the_same_spec_runs_on_a_local_head_with_address(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ray = str(Path(sys.executable).parent / "ray")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # Ray 2.60: token auth on by default
     subprocess.run([ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
                     ], check=True, capture_output=True, timeout=180, env=env)
     try:
