@@ -182,17 +182,21 @@ def _success(rates: list[float | None]) -> float | None:
 
 
 def verdict(res: dict[str, Any]) -> str:
-    """One line: who beats no control (interval above 0) and whether PPO beats the best baseline."""
-    winners = [k for k, v in res.items() if "error" not in v and v["mean_lo"] > 0]
+    """One line: who beats no control (interval above 0), and PPO against the best baseline (disjoint intervals only)."""
+    ok = {k: v for k, v in res.items() if "error" not in v}
+    winners = [k for k, v in ok.items() if v["mean_lo"] > 0]
     if not winners:
         return "nothing beats no control"
-    best_linear = max((v["mean"] for k, v in res.items() if k != "PPO" and "error" not in v), default=-math.inf)
-    ppo = res.get("PPO")
-    if ppo and ppo["mean_lo"] > 0 and ppo["mean_lo"] > best_linear:
-        return "PPO best (interval above every baseline's mean)"
-    if ppo and ppo["mean_hi"] < best_linear:
-        return "a linear baseline beats PPO"
-    return "beats no control: " + ", ".join(w.split(" ")[0] for w in winners)
+    baselines = {k: v for k, v in ok.items() if k != "PPO"}
+    ppo = ok.get("PPO")
+    if ppo and baselines:
+        best = max(baselines.values(), key=lambda v: v["mean"])
+        if ppo["mean_lo"] > best["mean_hi"]:
+            return "PPO beats every baseline"
+        if ppo["mean_hi"] < best["mean_lo"]:
+            return "a linear baseline beats PPO"
+        return "PPO and the best baseline overlap; beat no control: " + ", ".join(w.split(" ")[0] for w in winners)
+    return "beat no control: " + ", ".join(w.split(" ")[0] for w in winners)
 
 
 def _cell(v: dict[str, Any]) -> str:
