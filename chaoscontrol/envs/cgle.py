@@ -18,6 +18,7 @@ import numpy as np
 from chaoscontrol.envs.core import ControlEnv, EntryPoint
 from chaoscontrol.envs.objectives import DiagnosticCost
 from chaoscontrol.envs.observation import FullField, PointSensors
+from chaoscontrol.envs.spec_helpers import sensor_spec_config
 from chaoscontrol.envs.vector_core import VectorEntryPoint
 from chaoscontrol.solvers.actuation import resolve_positions, sensor_positions
 from chaoscontrol.solvers.cgle_dynamics import FORCINGS, GRID_DEFAULTS, CGLEDynamics
@@ -245,15 +246,7 @@ class CGLEControlEnv(ControlEnv):
 
     def config_dict(self) -> dict[str, Any]:
         """The resolved configuration as plain JSON values (datasets and checkpoints record it)."""
-        d = self.dynamics.config_dict()
-        d.update({
-            "sensors": self.sensor_positions.tolist(),
-            "objective": self.objective,
-            "observe": self.observe,
-            "blowup_threshold": self.blowup_threshold,
-            "blowup_penalty": self.blowup_penalty,
-        })
-        return d
+        return sensor_spec_config(self)
 
 
 #: The batched `CGLE-Control-v0` (``gym.make_vec(..., vectorization_mode="vector_entry_point")``).

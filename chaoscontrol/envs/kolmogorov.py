@@ -18,7 +18,7 @@ import numpy as np
 from chaoscontrol.envs.core import ControlEnv, EntryPoint
 from chaoscontrol.envs.objectives import DiagnosticCost
 from chaoscontrol.envs.observation import IndexSensors
-from chaoscontrol.envs.spec_helpers import RenderHistory, check_choice
+from chaoscontrol.envs.spec_helpers import RenderHistory, check_choice, sensor_spec_config
 from chaoscontrol.envs.vector_core import VectorEntryPoint
 from chaoscontrol.solvers.kolmogorov_dynamics import GRID_DEFAULTS, KolmogorovDynamics, resolve_points
 from chaoscontrol.validation import check_positive, is_int
@@ -225,15 +225,7 @@ class KolmogorovControlEnv(RenderHistory, ControlEnv):
 
     def config_dict(self) -> dict[str, Any]:
         """The resolved configuration as plain JSON values (datasets and checkpoints record it)."""
-        d = self.dynamics.config_dict()
-        d.update({
-            "sensors": self.sensor_positions.tolist(),
-            "objective": self.objective,
-            "observe": self.observe,
-            "blowup_threshold": self.blowup_threshold,
-            "blowup_penalty": self.blowup_penalty,
-        })
-        return d
+        return sensor_spec_config(self)
 
 
 #: The registered entry points (``EntryPoint``: an unsupported ``render_mode`` is this env's ValueError).

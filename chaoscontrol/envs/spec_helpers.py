@@ -74,6 +74,16 @@ def matching_dynamics(dynamics: Dynamics | None, truth: Any, keys: Sequence[str]
     return dynamics
 
 
+def sensor_spec_config(env: Any) -> dict[str, Any]:
+    """The configuration of a spec with point sensors as plain JSON values: its dynamics' configuration, then
+    ``sensors`` (positions), ``objective``, ``observe``, ``blowup_threshold`` and ``blowup_penalty``.
+
+    :param env: a :class:`~chaoscontrol.envs.core.ControlEnv` spec with ``sensor_positions``, ``objective``, ``observe``.
+    """
+    return {**env.dynamics.config_dict(), "sensors": env.sensor_positions.tolist(), "objective": env.objective,
+            "observe": env.observe, "blowup_threshold": env.blowup_threshold, "blowup_penalty": env.blowup_penalty}
+
+
 class RenderHistory:
     """The last ``render_history`` fields of an episode, for ``render()``; kept only with a ``render_mode``.
 
